@@ -1,0 +1,1 @@
+"""The mail server (Postfix/Dovecot): domains, mailboxes, aliases, DKIM. Not built yet."""

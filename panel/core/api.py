@@ -1,0 +1,103 @@
+"""The JSON API: the same service functions as the dashboard, in machine-readable form."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps_store.models import Release
+from panel.core.access import admin_required, get_app_for_user
+from panel.core.models import AppInstance, Task
+from panel.core.services import ActionRejected, install_app, request_app_action
+from panel.domains.models import Domain
+
+
+def app_json(app: AppInstance) -> dict:
+    return {
+        "id": str(app.id),
+        "store_app_id": app.store_app_id,
+        "title": app.title,
+        "version": app.version,
+        "location": app.fqdn,
+        "url": app.url,
+        "state": app.state,
+        "error": app.error,
+        "memory_limit": app.memory_limit,
+        "created_at": app.created_at.isoformat(),
+    }
+
+
+def task_json(task: Task) -> dict:
+    return {
+        "id": task.pk,
+        "kind": task.kind,
+        "app": str(task.app_id) if task.app_id else None,
+        "state": task.state,
+        "percent": task.percent,
+        "message": task.message,
+        "error": task.error,
+    }
+
+
+def _errors(errors: dict[str, str], status: int = 400) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def apps_collection(request: HttpRequest) -> JsonResponse:
+    if request.method == "GET":
+        apps = AppInstance.objects.select_related("domain")
+        return JsonResponse({"apps": [app_json(a) for a in apps]})
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as exc:
+        return _errors({"body": f"invalid JSON: {exc}"})
+    if not isinstance(body, dict):
+        return _errors({"body": "expected a JSON object"})
+    releases = Release.objects.filter(store_app__app_id=body.get("store_app_id", ""))
+    if body.get("version"):
+        releases = releases.filter(version=body["version"])
+    release = releases.order_by("-sort_key").first()
+    if release is None:
+        return _errors({"store_app_id": "no such app (or version) in the store"})
+    domain = Domain.objects.filter(name=body.get("domain", "")).first()
+    try:
+        app = install_app(
+            release=release,
+            subdomain=str(body.get("subdomain", "")),
+            domain=domain,
+            user=request.user,
+        )
+    except ActionRejected as exc:
+        return _errors(exc.errors)
+    return JsonResponse({"app": app_json(app), "task": task_json(app.tasks.first())}, status=202)
+
+
+@require_http_methods(["GET"])
+@admin_required
+def app_resource(request: HttpRequest, app_id) -> JsonResponse:
+    return JsonResponse({"app": app_json(get_app_for_user(request, app_id))})
+
+
+@require_POST
+@admin_required
+def app_action(request: HttpRequest, app_id, action: str) -> JsonResponse:
+    app = get_app_for_user(request, app_id)
+    try:
+        task = request_app_action(app, action, user=request.user)
+    except ActionRejected as exc:
+        return _errors(exc.errors, status=409)
+    return JsonResponse({"task": task_json(task)}, status=202)
+
+
+@require_http_methods(["GET"])
+@admin_required
+def task_resource(request: HttpRequest, task_id: int) -> JsonResponse:
+    task = get_object_or_404(Task, pk=task_id)
+    if task.app_id:
+        get_app_for_user(request, task.app_id)
+    return JsonResponse({"task": task_json(task)})

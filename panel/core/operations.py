@@ -1,0 +1,277 @@
+"""The worker's side of app tasks: claim the Task row, do the steps, record the outcome.
+
+Each operation is a list of steps on real Docker and nginx. Whatever happens, the task ends
+`succeeded` or `failed` and the app ends in a state the user can act on: the target state, or
+`error` with the reason (from which retry, start or uninstall are offered).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps_store.manifest import validate_manifest
+from panel.core.events import record_event
+from panel.core.models import AppInstance, Event, Task
+from panel.core.states import CLAIMED, AppState
+from panel.proxy.nginx import ProxyError
+from panel.proxy.sites import remove_app_site, write_app_site, write_stopped_app_site
+from panel.runtime.containers import RuntimeFailure, get_runtime
+from panel.runtime.health import wait_until_healthy
+from panel.runtime.spec import app_resource_names, build_container_spec, contract_env, platform_env
+
+log = logging.getLogger(__name__)
+
+
+class StepFailed(Exception):
+    pass
+
+
+class TaskProgress:
+    """Writes a task's percent, message and log, and pushes them to anyone watching."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+    def step(self, percent: int, message: str) -> None:
+        now = timezone.localtime().strftime("%H:%M:%S")
+        self.task.percent = percent
+        self.task.message = message
+        self.task.log += f"{now} {message}\n"
+        Task.objects.filter(pk=self.task.pk).update(
+            percent=percent, message=message, log=self.task.log
+        )
+        push_task_update(self.task)
+
+
+def push_task_update(task: Task) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    payload = {
+        "type": "task.update",
+        "task": task.pk,
+        "state": task.state,
+        "percent": task.percent,
+        "message": task.message,
+    }
+    try:
+        async_to_sync(layer.group_send)(f"task-{task.pk}", payload)
+        if task.app_id:
+            async_to_sync(layer.group_send)(f"app-{task.app_id.hex}", payload)
+    except Exception:  # noqa: BLE001 - a missed push only delays the page; the row is the truth
+        log.warning("could not push progress of task %s", task.pk, exc_info=True)
+
+
+# Steps shared by the operations ---------------------------------------------------------
+def _spec(app: AppInstance):
+    manifest = validate_manifest(app.manifest)
+    dashboard = f"http://{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}"
+    env = contract_env(platform_env(app.url, app.fqdn, dashboard))
+    return build_container_spec(
+        instance=settings.HEARTH_INSTANCE,
+        app_hex_id=app.id.hex,
+        image=app.image,
+        fqdn=app.fqdn,
+        http_port=manifest.http_port,
+        memory_limit=app.memory_limit,
+        capabilities=manifest.capabilities,
+        runtime_dirs=manifest.runtime_dirs,
+        env=env,
+    )
+
+
+def _wait_healthy(app: AppInstance, address: str, progress: TaskProgress) -> None:
+    runtime = get_runtime()
+    name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    path = app.manifest["healthCheckPath"]
+    progress.step(85, f"Waiting for {path} to answer")
+    healthy, detail = wait_until_healthy(
+        address,
+        app.manifest["httpPort"],
+        path,
+        timeout=settings.HEARTH_HEALTH_TIMEOUT,
+        is_alive=lambda: runtime.container_status(name).running,
+    )
+    if not healthy:
+        tail = runtime.container_logs(name, tail=15).strip()
+        raise StepFailed(
+            f"health check failed: {detail}" + (f"\nlast log lines:\n{tail}" if tail else "")
+        )
+    progress.step(95, f"Healthy: {detail}")
+
+
+def _route_to_container(app: AppInstance, progress: TaskProgress) -> str:
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    address = get_runtime().container_address(names.container, names.network)
+    progress.step(75, f"Routing {app.fqdn} to {address}")
+    write_app_site(app, address)
+    return address
+
+
+# Operations -----------------------------------------------------------------------------
+def install(app: AppInstance, progress: TaskProgress) -> AppState:
+    """Also the retry path: every step is idempotent, so it repairs whatever is missing."""
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    progress.step(10, f"Pulling {app.image}")
+    runtime.pull_image(app.image)
+    progress.step(40, "Creating the data volume and the app's network")
+    runtime.ensure_network(names, app.id.hex)
+    runtime.ensure_volume(names, app.id.hex)
+    progress.step(55, "Starting the container")
+    address = runtime.run_container(_spec(app))
+    progress.step(70, f"Container started at {address}")
+    _route_to_container(app, progress)
+    _wait_healthy(app, address, progress)
+    return AppState.RUNNING
+
+
+def start(app: AppInstance, progress: TaskProgress) -> AppState:
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    runtime = get_runtime()
+    progress.step(20, "Starting the container")
+    if runtime.container_status(names.container).exists:
+        runtime.start_container(names.container)
+    else:
+        runtime.ensure_network(names, app.id.hex)
+        runtime.ensure_volume(names, app.id.hex)
+        runtime.run_container(_spec(app))
+    # A container can get a new address when it starts again, so nginx is told each time.
+    address = _route_to_container(app, progress)
+    _wait_healthy(app, address, progress)
+    return AppState.RUNNING
+
+
+def stop(app: AppInstance, progress: TaskProgress) -> AppState:
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    progress.step(30, "Stopping the container")
+    get_runtime().stop_container(names.container)
+    progress.step(80, f"{app.fqdn} now shows that the app is stopped")
+    write_stopped_app_site(app)
+    return AppState.STOPPED
+
+
+def restart(app: AppInstance, progress: TaskProgress) -> AppState:
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    progress.step(20, "Restarting the container")
+    get_runtime().restart_container(names.container)
+    address = _route_to_container(app, progress)
+    _wait_healthy(app, address, progress)
+    return AppState.RUNNING
+
+
+def uninstall(app: AppInstance, progress: TaskProgress) -> None:
+    progress.step(20, f"Removing {app.fqdn} from nginx")
+    remove_app_site(app)
+    progress.step(50, "Removing the container, its data volume and its network")
+    removed = get_runtime().remove_app(app.id.hex)
+    progress.step(
+        90,
+        f"Removed {len(removed.containers)} container(s), "
+        f"{len(removed.volumes)} volume(s), {len(removed.networks)} network(s)",
+    )
+    return None
+
+
+OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = {
+    Task.Kind.INSTALL: install,
+    Task.Kind.START: start,
+    Task.Kind.STOP: stop,
+    Task.Kind.RESTART: restart,
+    Task.Kind.UNINSTALL: uninstall,
+}
+
+
+def execute_task(task_id: int, worker: str = "") -> None:
+    """Run one queued task to its end. Returns quietly if another worker claimed it."""
+    claimed = Task.objects.filter(pk=task_id, state=Task.State.QUEUED).update(
+        state=Task.State.RUNNING, started_at=timezone.now(), worker=worker
+    )
+    if not claimed:
+        return
+    task = Task.objects.select_related("app__domain").get(pk=task_id)
+    app = task.app
+    progress = TaskProgress(task)
+    if app is None:
+        _finish(task, Task.State.FAILED, error="the app no longer exists")
+        return
+    try:
+        app.transition_to(CLAIMED[AppState(app.state)])
+        progress.step(2, f"{task.get_kind_display()} started")
+        final_state = OPERATIONS[task.kind](app, progress)
+    except Exception as exc:  # noqa: BLE001 - every failure must end in a retryable state
+        reason = _describe(exc)
+        log.warning(
+            "task %s (%s %s) failed: %s",
+            task.pk,
+            task.kind,
+            app,
+            reason,
+            exc_info=not isinstance(exc, StepFailed | RuntimeFailure | ProxyError),
+        )
+        _fail_app(app, reason)
+        _finish(task, Task.State.FAILED, error=reason)
+        record_event(
+            task.kind,
+            app=app,
+            outcome=Event.Outcome.FAILED,
+            message=reason,
+            actor=task.requested_by,
+        )
+        return
+    if final_state is None:
+        label = str(app)
+        with transaction.atomic():
+            _finish(task, Task.State.SUCCEEDED)
+            record_event(task.kind, app=None, app_label=label, actor=task.requested_by)
+            app.delete()
+        return
+    app.transition_to(final_state)
+    _finish(task, Task.State.SUCCEEDED)
+    record_event(task.kind, app=app, actor=task.requested_by)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, StepFailed | RuntimeFailure | ProxyError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fail_app(app: AppInstance, reason: str) -> None:
+    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR, error=reason[:5000])
+
+
+def _finish(task: Task, state: str, error: str = "") -> None:
+    task.state = state
+    task.error = error
+    task.finished_at = timezone.now()
+    if state == Task.State.SUCCEEDED:
+        task.percent = 100
+        task.message = "Done"
+    else:
+        task.message = "Failed"
+    task.save(update_fields=["state", "error", "finished_at", "percent", "message"])
+    push_task_update(task)
+
+
+def recover_interrupted_tasks(worker: str) -> int:
+    """Fail tasks a dead worker left running, and put their apps where a user can retry.
+
+    Called when a worker starts: with the same name, the previous process is gone.
+    """
+    count = 0
+    for task in Task.objects.filter(state=Task.State.RUNNING, worker=worker).select_related("app"):
+        reason = "the worker stopped while this task was running; retry it"
+        _finish(task, Task.State.FAILED, error=reason)
+        if task.app is not None:
+            _fail_app(task.app, reason)
+            record_event(task.kind, app=task.app, outcome=Event.Outcome.FAILED, message=reason)
+        count += 1
+    return count

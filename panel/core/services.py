@@ -1,0 +1,139 @@
+"""What users ask of installed apps: install, start, stop, restart, retry, uninstall.
+
+The dashboard and the API both call these. Each validates, moves the app's state and creates
+the Task row in one transaction, and hands the work to a worker only once that commits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from apps_store.manifest import ManifestError, validate_manifest
+from apps_store.models import Release
+from panel.core.events import record_event
+from panel.core.models import AppInstance, Task
+from panel.core.states import ACTION_STATES, AppState, IllegalTransition
+from panel.domains.models import Domain
+
+SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class ActionRejected(Exception):
+    """The request cannot be carried out; `errors` maps form fields to what to fix."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+
+
+def reserved_subdomains() -> set[str]:
+    return {settings.HEARTH_DASHBOARD_SUBDOMAIN}
+
+
+def check_location(subdomain: str, domain: Domain | None) -> dict[str, str]:
+    """Field errors for a location, empty when `subdomain.domain` is free to use."""
+    errors: dict[str, str] = {}
+    if domain is None:
+        errors["domain"] = "Choose one of your domains."
+    if not SUBDOMAIN_RE.match(subdomain or ""):
+        errors["subdomain"] = (
+            "Use 1 to 63 lower-case letters, digits and hyphens, not starting or ending with"
+            " a hyphen (for example: blog)."
+        )
+    elif subdomain in reserved_subdomains():
+        errors["subdomain"] = f"{subdomain} is reserved for the Hearth dashboard; pick another."
+    elif (
+        domain is not None
+        and AppInstance.objects.filter(subdomain=subdomain, domain=domain).exists()
+    ):
+        errors["subdomain"] = f"{subdomain}.{domain.name} is already used by another app."
+    return errors
+
+
+def _enqueue(task: Task) -> None:
+    from panel.core.tasks import run_task
+
+    # Only after commit: otherwise a fast worker could look for the row before it exists.
+    transaction.on_commit(lambda: run_task.delay(task.id))
+
+
+def install_app(
+    *, release: Release, subdomain: str, domain: Domain | None, user=None
+) -> AppInstance:
+    subdomain = (subdomain or "").strip().lower()
+    errors = check_location(subdomain, domain)
+    if errors:
+        raise ActionRejected(errors)
+    try:
+        manifest = validate_manifest(release.manifest)
+    except ManifestError as exc:
+        raise ActionRejected({"release": f"the release's manifest is invalid: {exc}"}) from None
+    try:
+        with transaction.atomic():
+            app = AppInstance.objects.create(
+                store_app_id=manifest.id,
+                title=manifest.title,
+                version=manifest.version,
+                manifest=manifest.data,
+                image=release.pinned_image,
+                subdomain=subdomain,
+                domain=domain,
+                memory_limit=manifest.memory_limit,
+                state=AppState.PENDING_INSTALL,
+            )
+            task = Task.objects.create(
+                kind=Task.Kind.INSTALL, app=app, app_label=str(app), requested_by=_user(user)
+            )
+            record_event(
+                "install_requested",
+                app=app,
+                actor=user,
+                message=f"{manifest.title} {manifest.version}",
+            )
+            _enqueue(task)
+    except IntegrityError:
+        # Two installs raced for the same location; the unique constraint picked one.
+        raise ActionRejected(
+            {"subdomain": f"{subdomain}.{domain.name} is already used by another app."}
+        ) from None
+    return app
+
+
+def _user(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def request_app_action(app: AppInstance, action: str, user=None) -> Task:
+    """Queue start/stop/restart/uninstall, or `retry` (re-run the install) from error."""
+    kind = Task.Kind.INSTALL if action == "retry" else action
+    if kind not in ACTION_STATES or (kind == "install" and action != "retry"):
+        raise ActionRejected({"action": f"unknown action {action!r}"})
+    with transaction.atomic():
+        app = AppInstance.objects.select_for_update().get(pk=app.pk)
+        active = Task.objects.filter(
+            app=app, state__in=[Task.State.QUEUED, Task.State.RUNNING]
+        ).first()
+        if active is not None:
+            raise ActionRejected(
+                {
+                    "action": f"{app.title} is busy ({active.kind} {active.state}); "
+                    "wait until it finishes, then try again."
+                }
+            )
+        try:
+            app.transition_to(ACTION_STATES[kind])
+        except IllegalTransition as exc:
+            raise ActionRejected(
+                {"action": f"cannot {action} {app.title} while it is {exc.current.value}."}
+            ) from None
+        task = Task.objects.create(kind=kind, app=app, app_label=str(app), requested_by=_user(user))
+        record_event(f"{action}_requested", app=app, actor=user)
+        _enqueue(task)
+    return task
+
+
+def active_task(app: AppInstance) -> Task | None:
+    return app.tasks.filter(state__in=[Task.State.QUEUED, Task.State.RUNNING]).first()

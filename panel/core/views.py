@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from panel.core.access import admin_required, get_app_for_user
+from panel.core.models import AppInstance, Event, Task
+from panel.core.services import ActionRejected, active_task, request_app_action
+from panel.core.states import BUSY_STATES, allowed_actions
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_GET
+@admin_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    apps = list(AppInstance.objects.select_related("domain"))
+    context = {"apps": apps, "any_busy": any(a.state in BUSY_STATES for a in apps)}
+    if is_htmx(request):
+        return render(request, "core/partials/_app_list.html", context)
+    return render(request, "core/dashboard.html", context)
+
+
+def _app_context(app: AppInstance) -> dict:
+    task = active_task(app) or app.tasks.first()
+    return {
+        "app": app,
+        "task": task,
+        "busy": app.state in BUSY_STATES,
+        "actions": allowed_actions(app.state),
+        "events": app.events.all()[:20],
+    }
+
+
+@require_GET
+@admin_required
+def app_detail(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    return render(request, "core/app_detail.html", _app_context(app))
+
+
+@require_GET
+@admin_required
+def app_progress(request: HttpRequest, app_id) -> HttpResponse:
+    """The fragment the app page polls while a task runs; it stops polling when done."""
+    if not AppInstance.objects.filter(pk=app_id).exists():
+        # Uninstalled while the page watched: send the browser back to the app list.
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = "/"
+        return response
+    app = get_app_for_user(request, app_id)
+    return render(request, "core/partials/_progress.html", _app_context(app))
+
+
+@require_POST
+@admin_required
+def app_action(request: HttpRequest, app_id, action: str) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    try:
+        request_app_action(app, action, user=request.user)
+    except ActionRejected as exc:
+        messages.error(request, str(exc.errors.get("action", exc)))
+    else:
+        messages.success(request, f"{action.capitalize()} of {app.title} queued.")
+    return redirect("core:app_detail", app_id=app.pk)
+
+
+@require_GET
+@admin_required
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(Task.objects.select_related("app__domain"), pk=task_id)
+    if task.app is not None:
+        get_app_for_user(request, task.app_id)
+    return render(request, "core/task_detail.html", {"task": task})
+
+
+@require_GET
+@admin_required
+def event_log(request: HttpRequest) -> HttpResponse:
+    events = Event.objects.select_related("actor")[:200]
+    return render(request, "core/events.html", {"events": events})

@@ -1,0 +1,1 @@
+"""The proxy: the only code that writes nginx configuration."""

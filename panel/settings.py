@@ -1,0 +1,176 @@
+"""Hearth's settings, driven by environment variables (see panel.envconfig)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from panel.envconfig import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+HEARTH_HOME = Path(env_str("HEARTH_HOME", str(BASE_DIR / "var")))
+
+
+def _secret_key() -> str:
+    configured = env_str("HEARTH_SECRET_KEY", "")
+    if configured:
+        return configured
+    # Generated once per host and kept beside the data, so sessions survive restarts.
+    path = HEARTH_HOME / "secret_key"
+    if not path.exists():
+        HEARTH_HOME.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("HEARTH_DEBUG", False)
+
+# The domain a fresh install serves on: *.localhost resolves to loopback in browsers and curl.
+HEARTH_DEFAULT_DOMAIN = env_str("HEARTH_DOMAIN", "localhost")
+HEARTH_DASHBOARD_SUBDOMAIN = "my"
+ALLOWED_HOSTS = env_list("HEARTH_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list(
+    "HEARTH_CSRF_TRUSTED_ORIGINS", ["http://my.localhost", "https://my.localhost"]
+)
+
+# Names of everything Hearth creates in Docker start with this, so two Hearths (or the test
+# suite beside a running platform) never touch each other's containers.
+HEARTH_INSTANCE = env_str("HEARTH_INSTANCE", "hearth")
+HEARTH_REGISTRY = env_str("HEARTH_REGISTRY", "127.0.0.1:5000")
+HEARTH_DOCKER_URL = env_str("HEARTH_DOCKER_URL", "unix:///var/run/docker.sock")
+
+HEARTH_NGINX_BINARY = env_str("HEARTH_NGINX_BINARY", "/usr/sbin/nginx")
+HEARTH_NGINX_DIR = Path(env_str("HEARTH_NGINX_DIR", str(HEARTH_HOME / "nginx")))
+HEARTH_HTTP_LISTEN = env_str("HEARTH_HTTP_LISTEN", "80")
+HEARTH_PANEL_BIND = env_str("HEARTH_PANEL_BIND", "127.0.0.1:8001")
+
+HEARTH_HEALTH_TIMEOUT = env_int("HEARTH_HEALTH_TIMEOUT", 120)
+HEARTH_DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "panel.core",
+    "panel.domains",
+    "apps_store",
+    "addons",
+    "mail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "panel.urls"
+ASGI_APPLICATION = "panel.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{HEARTH_HOME / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The worker and the panel write the same file; wait for the lock instead of failing.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# Accounts are made by the owner, never by strangers on the internet.
+ACCOUNT_ADAPTER = "panel.core.accounts.ClosedSignupAdapter"
+LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "/accounts/login/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HEARTH_HOME / "staticfiles"
+# Front-end libraries come from npm (package.json) and are served straight from node_modules.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+REDIS_URL = env_str("HEARTH_REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "reconcile": {"task": "core.reconcile", "schedule": 60.0},
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"docker": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"

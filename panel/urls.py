@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("django-admin/", admin.site.urls),
+    path("store/", include("apps_store.urls")),
+    path("", include("panel.core.urls")),
+]

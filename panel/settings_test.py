@@ -22,6 +22,9 @@ os.environ.setdefault("HEARTH_HEALTH_TIMEOUT", "60")
 from panel.settings import *  # noqa: E402,F403
 from panel.settings import DATABASES, HEARTH_HOME  # noqa: E402
 
+HEARTH_HOME.mkdir(parents=True, exist_ok=True)
+(HEARTH_HOME / "staticfiles").mkdir(exist_ok=True)
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

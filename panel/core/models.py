@@ -22,7 +22,7 @@ class AppInstance(models.Model):
     domain = models.ForeignKey("domains.Domain", on_delete=models.PROTECT, related_name="apps")
     state = models.CharField(
         max_length=32,
-        choices=[(s.value, s.value) for s in AppState],
+        choices=[(s.value, s.value.replace("_", " ").capitalize()) for s in AppState],
         default=AppState.PENDING_INSTALL,
     )
     error = models.TextField(blank=True)

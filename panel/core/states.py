@@ -30,7 +30,7 @@ S = AppState
 # The queued ("pending_*") states exist so the dashboard can show that work was accepted
 # before a worker picks it up; a worker moves pending_X to X when it claims the task.
 TRANSITIONS: dict[AppState, frozenset[AppState]] = {
-    S.PENDING_INSTALL: frozenset({S.INSTALLING, S.ERROR, S.PENDING_UNINSTALL}),
+    S.PENDING_INSTALL: frozenset({S.INSTALLING, S.ERROR}),
     S.INSTALLING: frozenset({S.RUNNING, S.ERROR}),
     S.RUNNING: frozenset({S.PENDING_STOP, S.PENDING_RESTART, S.PENDING_UNINSTALL, S.ERROR}),
     S.PENDING_STOP: frozenset({S.STOPPING, S.ERROR}),

@@ -68,8 +68,18 @@ class Nginx:
         except OSError:
             return set()
 
+    def _retired(self, pid: int) -> bool:
+        try:
+            return b"shutting down" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return True
+
     def reload(self) -> None:
-        """Reload and wait until new workers serve, so a request right after sees the change."""
+        """Reload and wait until only new workers accept connections.
+
+        nginx reloads asynchronously: for a moment the old workers still accept. Waiting until
+        they are gone or retiring means a request made right after sees the new config.
+        """
         master = self._pid()
         if master is None:
             return
@@ -77,7 +87,9 @@ class Nginx:
         os.kill(master, signal.SIGHUP)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            if self._workers(master) - before:
+            if self._workers(master) - before and all(self._retired(pid) for pid in before):
+                # A retiring worker renames itself just before it closes its listening sockets.
+                time.sleep(0.02)
                 return
             time.sleep(0.01)
 

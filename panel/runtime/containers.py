@@ -100,9 +100,17 @@ class DockerRuntime:
     def container_address(self, name: str, network: str) -> str:
         container = self.client.containers.get(name)
         address = container.attrs["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress")
-        if not address:
-            raise RuntimeFailure(f"container {name} has no address on network {network}")
-        return address
+        if address:
+            return address
+        state = container.attrs["State"]
+        if state.get("Restarting") or not state.get("Running"):
+            # An app that dies at start has no address; what it printed says why.
+            logs = container.logs(tail=15).decode(errors="replace").strip()
+            raise RuntimeFailure(
+                f"the container exited with code {state.get('ExitCode')} right after start"
+                + (f"; last log lines:\n{logs}" if logs else "")
+            )
+        raise RuntimeFailure(f"container {name} has no address on network {network}")
 
     def container_status(self, name: str) -> ContainerStatus:
         try:

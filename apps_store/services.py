@@ -75,6 +75,14 @@ def record_release(package_dir: Path, manifest: Manifest, tag: str, digest: str)
     return release
 
 
+def release_problem(release: Release) -> str:
+    """Why this release must not be installed, or "" when it may be.
+
+    The App Store issue adds signature and registry digest verification here.
+    """
+    return ""
+
+
 def publish_package(package_dir: Path) -> Release:
     manifest, tag, digest = build_package(package_dir)
     return record_release(package_dir, manifest, tag, digest)

@@ -16,6 +16,8 @@ import redis
 import requests
 from django.conf import settings
 
+pytest_plugins = ["tests.fixtures_addons", "tests.fixtures_store"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PACKAGES = Path(__file__).resolve().parent / "packages"
 BUNDLED_PACKAGES = ROOT / "apps_store" / "packages"

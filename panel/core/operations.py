@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from addons.services import app_addon_env, provision_app_addons, teardown_app_addons
 from apps_store.manifest import validate_manifest
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
@@ -73,7 +74,7 @@ def push_task_update(task: Task) -> None:
 def _spec(app: AppInstance):
     manifest = validate_manifest(app.manifest)
     dashboard = f"http://{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}"
-    env = contract_env(platform_env(app.url, app.fqdn, dashboard))
+    env = contract_env({**platform_env(app.url, app.fqdn, dashboard), **app_addon_env(app)})
     return build_container_spec(
         instance=settings.HEARTH_INSTANCE,
         app_hex_id=app.id.hex,
@@ -125,6 +126,8 @@ def install(app: AppInstance, progress: TaskProgress) -> AppState:
     progress.step(40, "Creating the data volume and the app's network")
     runtime.ensure_network(names, app.id.hex)
     runtime.ensure_volume(names, app.id.hex)
+    progress.step(45, "Provisioning addons")
+    provision_app_addons(app, progress)
     progress.step(55, "Starting the container")
     address = runtime.run_container(_spec(app))
     progress.step(70, f"Container started at {address}")
@@ -170,6 +173,8 @@ def restart(app: AppInstance, progress: TaskProgress) -> AppState:
 def uninstall(app: AppInstance, progress: TaskProgress) -> None:
     progress.step(20, f"Removing {app.fqdn} from nginx")
     remove_app_site(app)
+    progress.step(30, "Removing the app's addons")
+    teardown_app_addons(app, progress)
     progress.step(50, "Removing the container, its data volume and its network")
     removed = get_runtime().remove_app(app.id.hex)
     progress.step(

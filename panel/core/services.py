@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from apps_store.manifest import ManifestError, validate_manifest
 from apps_store.models import Release
+from apps_store.services import release_problem
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
 from panel.core.states import ACTION_STATES, AppState, IllegalTransition
@@ -71,6 +72,9 @@ def install_app(
         manifest = validate_manifest(release.manifest)
     except ManifestError as exc:
         raise ActionRejected({"release": f"the release's manifest is invalid: {exc}"}) from None
+    problem = release_problem(release)
+    if problem:
+        raise ActionRejected({"release": problem})
     try:
         with transaction.atomic():
             app = AppInstance.objects.create(

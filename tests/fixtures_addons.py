@@ -1,0 +1,1 @@
+"""Fixtures of the addons' end-to-end tests (service containers shared per session)."""

@@ -108,8 +108,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The worker and the panel write the same file; wait for the lock instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # The worker and the panel write the same file: wait for the lock instead of failing, and
+    # use the write-ahead log so readers never block the writer (and commits skip an fsync).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -155,7 +160,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile": {"task": "core.reconcile", "schedule": 60.0},
+    # Syncs every configured store, then marks installed apps that have a newer release.
+    "store-sync": {"task": "apps_store.sync_stores", "schedule": 4 * 3600.0},
 }
+
+# App Store: the key this Hearth signs its releases with (made on first use), the stores it
+# syncs its catalog from (by default its own panel, which serves the bundled store), and the
+# keys of other stores it trusts besides its own (base64 Ed25519 public keys).
+HEARTH_STORE_SIGNING_KEY_PATH = Path(
+    env_str("HEARTH_STORE_SIGNING_KEY_PATH", str(HEARTH_HOME / "store_signing_key"))
+)
+HEARTH_STORE_URLS = env_list("HEARTH_STORE_URLS", [f"http://{HEARTH_PANEL_BIND}"])
+HEARTH_STORE_TRUSTED_KEYS = env_list("HEARTH_STORE_TRUSTED_KEYS", [])
+HEARTH_STORE_SYNC_TIMEOUT = env_int("HEARTH_STORE_SYNC_TIMEOUT", 20)
 
 CHANNEL_LAYERS = {
     "default": {

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +19,7 @@ from addons.services import app_addon_env, provision_app_addons, teardown_app_ad
 from apps_store.manifest import validate_manifest
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
+from panel.core.push import push_to_groups
 from panel.core.states import CLAIMED, AppState
 from panel.proxy.nginx import ProxyError
 from panel.proxy.sites import remove_app_site, write_app_site, write_stopped_app_site
@@ -52,22 +52,17 @@ class TaskProgress:
 
 
 def push_task_update(task: Task) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    payload = {
-        "type": "task.update",
-        "task": task.pk,
-        "state": task.state,
-        "percent": task.percent,
-        "message": task.message,
-    }
-    try:
-        async_to_sync(layer.group_send)(f"task-{task.pk}", payload)
-        if task.app_id:
-            async_to_sync(layer.group_send)(f"app-{task.app_id.hex}", payload)
-    except Exception:  # noqa: BLE001 - a missed push only delays the page; the row is the truth
-        log.warning("could not push progress of task %s", task.pk, exc_info=True)
+    groups = [f"task-{task.pk}"] + ([f"app-{task.app_id.hex}"] if task.app_id else [])
+    push_to_groups(
+        groups,
+        {
+            "type": "task.update",
+            "task": task.pk,
+            "state": task.state,
+            "percent": task.percent,
+            "message": task.message,
+        },
+    )
 
 
 # Steps shared by the operations ---------------------------------------------------------
@@ -92,7 +87,6 @@ def _wait_healthy(app: AppInstance, address: str, progress: TaskProgress) -> Non
     runtime = get_runtime()
     name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
     path = app.manifest["healthCheckPath"]
-    progress.step(85, f"Waiting for {path} to answer")
     healthy, detail = wait_until_healthy(
         address,
         app.manifest["httpPort"],
@@ -108,12 +102,21 @@ def _wait_healthy(app: AppInstance, address: str, progress: TaskProgress) -> Non
     progress.step(95, f"Healthy: {detail}")
 
 
-def _route_to_container(app: AppInstance, progress: TaskProgress) -> str:
+def _route_and_wait_healthy(app: AppInstance, progress: TaskProgress) -> None:
+    """Point nginx at the container and poll its health check, side by side.
+
+    Neither needs the other: the poll goes straight to the container address, and the nginx
+    reload is most of the time of this step.
+    """
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
     address = get_runtime().container_address(names.container, names.network)
-    progress.step(75, f"Routing {app.fqdn} to {address}")
-    write_app_site(app, address)
-    return address
+    progress.step(
+        75, f"Routing {app.fqdn} to {address}; waiting for {app.manifest['healthCheckPath']}"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        routing = pool.submit(write_app_site, app, address)
+        _wait_healthy(app, address, progress)
+        routing.result()
 
 
 # Operations -----------------------------------------------------------------------------
@@ -121,18 +124,21 @@ def install(app: AppInstance, progress: TaskProgress) -> AppState:
     """Also the retry path: every step is idempotent, so it repairs whatever is missing."""
     runtime = get_runtime()
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-    progress.step(10, f"Pulling {app.image}")
-    runtime.pull_image(app.image)
-    progress.step(40, "Creating the data volume and the app's network")
-    runtime.ensure_network(names, app.id.hex)
-    runtime.ensure_volume(names, app.id.hex)
+    progress.step(10, f"Pulling {app.image}; creating the data volume and the app's network")
+    # Independent Docker calls overlap; .result() re-raises the first failure.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jobs = [
+            pool.submit(runtime.pull_image, app.image),
+            pool.submit(runtime.ensure_network, names, app.id.hex),
+            pool.submit(runtime.ensure_volume, names, app.id.hex),
+        ]
+        for job in jobs:
+            job.result()
     progress.step(45, "Provisioning addons")
     provision_app_addons(app, progress)
     progress.step(55, "Starting the container")
-    address = runtime.run_container(_spec(app))
-    progress.step(70, f"Container started at {address}")
-    _route_to_container(app, progress)
-    _wait_healthy(app, address, progress)
+    runtime.run_container(_spec(app))
+    _route_and_wait_healthy(app, progress)
     return AppState.RUNNING
 
 
@@ -147,8 +153,7 @@ def start(app: AppInstance, progress: TaskProgress) -> AppState:
         runtime.ensure_volume(names, app.id.hex)
         runtime.run_container(_spec(app))
     # A container can get a new address when it starts again, so nginx is told each time.
-    address = _route_to_container(app, progress)
-    _wait_healthy(app, address, progress)
+    _route_and_wait_healthy(app, progress)
     return AppState.RUNNING
 
 
@@ -165,8 +170,7 @@ def restart(app: AppInstance, progress: TaskProgress) -> AppState:
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
     progress.step(20, "Restarting the container")
     get_runtime().restart_container(names.container)
-    address = _route_to_container(app, progress)
-    _wait_healthy(app, address, progress)
+    _route_and_wait_healthy(app, progress)
     return AppState.RUNNING
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class StoreApp(models.Model):
@@ -13,6 +14,9 @@ class StoreApp(models.Model):
     tags = models.JSONField(default=list)
     icon = models.TextField(blank=True, help_text="data: URL of the app's icon")
     updated_at = models.DateTimeField(auto_now=True)
+    source = models.CharField(
+        max_length=500, blank=True, help_text="URL of the store it was synced from; empty if here"
+    )
 
     class Meta:
         ordering = ["title"]
@@ -37,7 +41,12 @@ class Release(models.Model):
     image = models.CharField(max_length=400, help_text="repository:tag in the registry")
     image_digest = models.CharField(max_length=100)
     changelog = models.TextField(blank=True)
-    published_at = models.DateTimeField(auto_now_add=True)
+    # Not auto_now_add: a release synced from another store keeps the date it was signed with.
+    published_at = models.DateTimeField(default=timezone.now)
+    signature = models.TextField(blank=True, help_text="Ed25519 signature, base64")
+    signing_key = models.CharField(
+        max_length=64, blank=True, help_text="public key of the store that signed it, base64"
+    )
 
     class Meta:
         ordering = ["-sort_key"]
@@ -52,3 +61,41 @@ class Release(models.Model):
     def pinned_image(self) -> str:
         repository = self.image.rsplit(":", 1)[0]
         return f"{repository}@{self.image_digest}"
+
+
+class StoreSource(models.Model):
+    """A store this Hearth syncs from, with the outcome of the last attempt."""
+
+    url = models.CharField(max_length=500, unique=True)
+    public_key = models.CharField(max_length=64, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    app_count = models.PositiveIntegerField(default=0)
+    release_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class AvailableUpdate(models.Model):
+    """An installed app for which the catalog has a newer release (kept by check_for_updates)."""
+
+    app = models.OneToOneField(
+        "core.AppInstance",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="available_update",
+    )
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
+    found_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.app_id} -> {self.release}"
+
+    @property
+    def version(self) -> str:
+        return self.release.version

@@ -5,5 +5,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("store/", include("apps_store.urls")),
+    path("api/v1/store/", include("apps_store.api_urls")),
     path("", include("panel.core.urls")),
 ]

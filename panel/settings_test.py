@@ -31,7 +31,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The real Redis layer (on the test database number): pushes cross from the worker process
+# and from the push thread's own event loop, which an in-memory layer cannot do.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [os.environ["HEARTH_REDIS_URL"]]},
+    }
+}
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so the Celery worker process the e2e tests start sees the rows.

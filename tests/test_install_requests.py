@@ -5,34 +5,16 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps_store.models import Release, StoreApp
 from panel.core.models import AppInstance, Event, Task
 from panel.core.operations import recover_interrupted_tasks
 from panel.core.services import ActionRejected, install_app, request_app_action
 from panel.core.states import AppState
 
-MANIFEST = {
-    "manifestVersion": 2,
-    "id": "io.hearth.staticsite",
-    "title": "Static Website",
-    "version": "1.0.0",
-    "healthCheckPath": "/healthz",
-    "httpPort": 8000,
-    "memoryLimit": 67108864,
-}
-
 
 @pytest.fixture
-def release(db):
-    store_app = StoreApp.objects.create(app_id="io.hearth.staticsite", title="Static Website")
-    return Release.objects.create(
-        store_app=store_app,
-        version="1.0.0",
-        sort_key="000001.000000.000000~",
-        manifest=MANIFEST,
-        image="127.0.0.1:5000/hearth/apps/io.hearth.staticsite:1.0.0",
-        image_digest="sha256:" + "a" * 64,
-    )
+def release(db, publish):
+    # A real signed release whose image is in the registry: install_app verifies both.
+    return publish("staticsite")
 
 
 def nothing_created():
@@ -68,7 +50,7 @@ def test_install_rejects_a_taken_subdomain(release, domain, django_capture_on_co
 
 
 def test_install_rejects_a_release_whose_manifest_is_invalid(release, domain):
-    release.manifest = {**MANIFEST, "httpPort": "eighty"}
+    release.manifest = {**release.manifest, "httpPort": "eighty"}
     with pytest.raises(ActionRejected) as caught:
         install_app(release=release, subdomain="blog", domain=domain)
     assert "httpPort" in caught.value.errors["release"]
@@ -83,7 +65,8 @@ def test_install_creates_the_app_the_task_and_an_event_and_enqueues_after_commit
     assert len(callbacks) == 1
     assert app.state == AppState.PENDING_INSTALL
     assert app.fqdn == "blog.localhost"
-    assert app.image.endswith("@sha256:" + "a" * 64)
+    assert app.image == release.pinned_image
+    assert "@sha256:" in app.image
     assert app.memory_limit == 67108864
     task = Task.objects.get(app=app)
     assert (task.kind, task.state, task.requested_by) == ("install", "queued", owner)

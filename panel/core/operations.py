@@ -215,6 +215,9 @@ def execute_task(task_id: int, worker: str = "") -> None:
         app.transition_to(CLAIMED[AppState(app.state)])
         progress.step(2, f"{task.get_kind_display()} started")
         final_state = OPERATIONS[task.kind](app, progress)
+        # The bookkeeping is inside the try too: a task must never stay "running" because
+        # its last write failed.
+        _succeed(task, app, final_state)
     except Exception as exc:  # noqa: BLE001 - every failure must end in a retryable state
         reason = _describe(exc)
         log.warning(
@@ -234,13 +237,15 @@ def execute_task(task_id: int, worker: str = "") -> None:
             message=reason,
             actor=task.requested_by,
         )
-        return
-    if final_state is None:
+
+
+def _succeed(task: Task, app: AppInstance, final_state: AppState | None) -> None:
+    if final_state is None:  # the app is gone (uninstall): only its label stays in the log
         label = str(app)
         with transaction.atomic():
+            app.delete()
             _finish(task, Task.State.SUCCEEDED)
             record_event(task.kind, app=None, app_label=label, actor=task.requested_by)
-            app.delete()
         return
     app.transition_to(final_state)
     _finish(task, Task.State.SUCCEEDED)

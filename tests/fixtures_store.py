@@ -1,1 +1,63 @@
-"""Fixtures of the App Store's tests."""
+"""Fixtures of the App Store's tests: bundled app packages built once per session, and a
+small HTTP client that talks to an installed app through Hearth's nginx."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.conf import settings
+
+from apps_store.services import PACKAGES_DIR
+
+
+@pytest.fixture(scope="session")
+def store_package_builds(docker_runtime):
+    """name -> (folder, manifest, tag, digest); each bundled package is built on first use."""
+    from apps_store.services import build_package
+
+    builds: dict[str, tuple] = {}
+
+    def build(name: str) -> tuple:
+        if name not in builds:
+            folder = PACKAGES_DIR / name
+            manifest, tag, digest = build_package(folder)
+            builds[name] = (folder, manifest, tag, digest)
+        return builds[name]
+
+    return build
+
+
+@pytest.fixture
+def publish_bundled(store_package_builds):
+    """Build (once) and record a bundled package as a signed release in this test's catalog."""
+    from apps_store.services import record_release
+
+    def _publish(name: str):
+        return record_release(*store_package_builds(name))
+
+    return _publish
+
+
+class AppClient:
+    """requests against an app through Hearth's nginx, with the app's Host header.
+
+    glibc cannot resolve *.localhost, so every request goes to nginx's address; redirects
+    are not followed because they name the app's host.
+    """
+
+    def __init__(self, fqdn: str) -> None:
+        self.fqdn = fqdn
+        self.base = f"http://{settings.HEARTH_HTTP_LISTEN}"
+        self.session = requests.Session()
+        self.session.headers["Host"] = fqdn
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("allow_redirects", False)
+        return self.session.request(method, self.base + path, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)

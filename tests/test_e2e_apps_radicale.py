@@ -1,0 +1,89 @@
+"""Radicale installed through install_app and the real worker, used as CalDAV through nginx."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from panel.core.models import AppInstance, Task
+from panel.core.services import install_app, request_app_action
+from panel.core.states import AppState
+from panel.runtime.spec import app_resource_names
+from tests.conftest import wait_for_task
+from tests.fixtures_store import AppClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+EVENT = (
+    "BEGIN:VCALENDAR\r\n"
+    "VERSION:2.0\r\n"
+    "PRODID:-//Hearth//e2e//EN\r\n"
+    "BEGIN:VEVENT\r\n"
+    "UID:hearth-e2e-event-1\r\n"
+    "DTSTAMP:20261125T120000Z\r\n"
+    "DTSTART:20261201T090000Z\r\n"
+    "DTEND:20261201T100000Z\r\n"
+    "SUMMARY:Hearth planning\r\n"
+    "END:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
+
+
+def act(app: AppInstance, action: str) -> Task:
+    task = wait_for_task(request_app_action(app, action).pk, timeout=120)
+    app.refresh_from_db()
+    return task
+
+
+def test_radicale_stores_an_event_put_over_caldav_and_serves_it_back_after_restart(
+    worker, publish_bundled, domain, docker_runtime
+):
+    app = install_app(release=publish_bundled("radicale"), subdomain="dav", domain=domain)
+    task = wait_for_task(app.tasks.get().pk, timeout=180)
+    app.refresh_from_db()
+    assert task.state == Task.State.SUCCEEDED, task.error
+
+    container_name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    container = docker_runtime.client.containers.get(container_name)
+    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
+    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
+    code, uid = docker_runtime.exec_in_container(container_name, ["id", "-u"])
+    assert uid.strip() == "1000"
+    _, password = docker_runtime.exec_in_container(
+        container_name, ["cat", "/app/data/.initial-admin-password"]
+    )
+    dav = AppClient(app.fqdn)
+    dav.session.auth = ("admin", password.strip())
+
+    assert dav.request("MKCALENDAR", "/admin/work/").status_code == 201
+    put = dav.request(
+        "PUT",
+        "/admin/work/planning.ics",
+        data=EVENT.encode(),
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+    )
+    assert put.status_code == 201
+    listing = dav.request("PROPFIND", "/admin/work/", headers={"Depth": "1"})
+    assert listing.status_code == 207
+    assert "planning.ics" in listing.text
+
+    def event_summary() -> str:
+        response = dav.get("/admin/work/planning.ics")
+        assert response.status_code == 200
+        return response.text
+
+    assert "SUMMARY:Hearth planning" in event_summary()
+    assert "UID:hearth-e2e-event-1" in event_summary()
+
+    stranger = AppClient(app.fqdn)
+    stranger.session.auth = ("admin", "not-the-password")
+    assert stranger.get("/admin/work/planning.ics").status_code == 401
+
+    assert act(app, "restart").state == Task.State.SUCCEEDED
+    assert "SUMMARY:Hearth planning" in event_summary()
+    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
+    assert act(app, "retry").state == Task.State.SUCCEEDED
+    assert "SUMMARY:Hearth planning" in event_summary()
+
+    assert act(app, "uninstall").state == Task.State.SUCCEEDED
+    assert docker_runtime.app_resources(app.id.hex).empty

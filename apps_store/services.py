@@ -177,11 +177,8 @@ def publish_bundled_packages(force: bool = False) -> list[tuple[Release, bool]]:
         existing = Release.objects.filter(
             store_app__app_id=manifest.id, version=manifest.version
         ).first()
-        if (
-            not force
-            and existing is not None
-            and registry_digest(existing.image) == existing.image_digest
-        ):
+        # Signed by a trusted key and the registry still holds that digest: nothing to do.
+        if not force and existing is not None and not release_problem(existing):
             results.append((existing, False))
             continue
         results.append((publish_package(package_dir), True))

@@ -1,26 +1,121 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import base64
+import binascii
+from collections import Counter
+
+from django.contrib import messages
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps_store.forms import InstallForm
-from apps_store.manifest import validate_manifest
-from apps_store.models import StoreApp
+from apps_store.manifest import ManifestError, validate_manifest
+from apps_store.models import Release, StoreApp, StoreSource
+from apps_store.services import release_problem
+from apps_store.sync import sync_stores
 from panel.core.access import admin_required
 from panel.core.services import ActionRejected, install_app
+
+# Icons are shown in <img> only; served alone, an SVG must not run scripts on our origin.
+ICON_TYPES = {"image/png", "image/svg+xml", "image/jpeg", "image/webp", "image/gif"}
+
+
+def _matches(store_app: StoreApp, query: str) -> bool:
+    haystack = " ".join([store_app.title, store_app.app_id, store_app.tagline, *store_app.tags])
+    return all(word in haystack.lower() for word in query.lower().split())
 
 
 @require_GET
 @admin_required
 def store_index(request: HttpRequest) -> HttpResponse:
-    store_apps = StoreApp.objects.prefetch_related("releases")
-    entries = []
-    for store_app in store_apps:
-        releases = sorted(store_app.releases.all(), key=lambda r: r.sort_key, reverse=True)
-        if releases:
-            entries.append({"app": store_app, "release": releases[0]})
-    return render(request, "apps_store/index.html", {"entries": entries})
+    """The catalog with search and categories, in one query whatever the number of apps."""
+    query = request.GET.get("q", "").strip()
+    tag = request.GET.get("tag", "").strip()
+    newest = Release.objects.filter(store_app=OuterRef("pk")).order_by("-sort_key")
+    store_apps = list(
+        StoreApp.objects.annotate(latest_version=Subquery(newest.values("version")[:1]))
+        .filter(latest_version__isnull=False)
+        .only("app_id", "title", "tagline", "tags", "updated_at")
+        .order_by("title")
+    )
+    categories = Counter(t for store_app in store_apps for t in store_app.tags)
+    shown = [
+        store_app
+        for store_app in store_apps
+        if (not tag or tag in store_app.tags) and (not query or _matches(store_app, query))
+    ]
+    return render(
+        request,
+        "apps_store/index.html",
+        {
+            "store_apps": shown,
+            "total": len(store_apps),
+            "categories": sorted(categories.items()),
+            "query": query,
+            "tag": tag,
+            "sources": StoreSource.objects.all(),
+        },
+    )
+
+
+@require_GET
+@admin_required
+def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
+    store_app = get_object_or_404(StoreApp, app_id=app_id)
+    releases = list(store_app.releases.order_by("-sort_key"))
+    if not releases:
+        raise Http404("This app has no release.")
+    release = releases[0]
+    try:
+        manifest = validate_manifest(release.manifest)
+    except ManifestError as exc:
+        manifest, problem = None, f"Its manifest is invalid: {exc}"
+    else:
+        problem = release_problem(release)
+    return render(
+        request,
+        "apps_store/app.html",
+        {
+            "store_app": store_app,
+            "release": release,
+            "releases": releases,
+            "manifest": manifest,
+            "problem": problem,
+        },
+    )
+
+
+@require_GET
+@admin_required
+def app_icon(request: HttpRequest, app_id: str) -> HttpResponse:
+    icon = get_object_or_404(StoreApp.objects.only("icon"), app_id=app_id).icon
+    header, _, payload = icon.partition(",")
+    mime = header.removeprefix("data:").removesuffix(";base64")
+    if mime not in ICON_TYPES or not header.endswith(";base64"):
+        raise Http404("This app has no icon.")
+    try:
+        body = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise Http404("This app's icon is damaged.") from None
+    response = HttpResponse(body, content_type=mime)
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    # The page links icons with ?v=<last change>, so a cached copy is never stale.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_POST
+@admin_required
+def sync(request: HttpRequest) -> HttpResponse:
+    reports, errors = sync_stores()
+    for report in reports:
+        messages.success(request, f"Synced {report}.")
+    for error in errors:
+        messages.error(request, f"Sync failed, nothing changed: {error}")
+    return redirect("apps_store:index")
 
 
 @require_http_methods(["GET", "POST"])

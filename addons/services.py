@@ -1,17 +1,172 @@
-"""The addons of an installed app: provisioned at install, handed over as env, torn down at
-uninstall. (Placeholder until the addon registry lands: no addon needs provisioning yet.)"""
+"""The addons of an installed app: provisioned at install, handed over as env, backed up,
+restored, and torn down at uninstall. Each addon's own steps live in its sub-package; this
+module walks the app's manifest through the registry and keeps the AddonInstance rows.
+"""
 
 from __future__ import annotations
 
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-def provision_app_addons(app, progress=None) -> None:
-    """Provision every addon the app's manifest lists that it does not have yet (idempotent)."""
+from django.db import connection
+
+from addons.base import Addon, AddonError
+from addons.models import AddonInstance
+from addons.registry import all_addons, get_addon
+from apps_store.manifest import validate_manifest
+
+if TYPE_CHECKING:
+    from panel.core.models import AppInstance
+
+log = logging.getLogger(__name__)
+
+# operations.install reports 45% before provisioning and 55% after; addons fill the gap.
+PROGRESS_FIRST = 45
+PROGRESS_LAST = 55
 
 
-def app_addon_env(app) -> dict[str, str]:
+class AddonProvisioningFailed(AddonError):
+    pass
+
+
+def manifest_addons(manifest: dict) -> dict[str, dict]:
+    """The addons a manifest asks for, with their options, in a stable order."""
+    addons = validate_manifest(manifest).addons
+    return {name: addons[name] for name in sorted(addons)}
+
+
+def _addon(name: str) -> Addon:
+    addon = get_addon(name)
+    if addon is None:
+        raise AddonProvisioningFailed(f'this Hearth does not provide the "{name}" addon yet')
+    return addon
+
+
+def provision_app_addons(app: AppInstance, progress=None) -> None:
+    """Provision every addon the app's manifest lists (idempotent).
+
+    If one fails, whatever this call created is removed again before the error goes up, so a
+    failed install leaves no database or user behind and the retry starts clean. Addons that
+    were already in place (an update adding one more) are kept.
+    """
+    wanted = manifest_addons(app.manifest)
+    # Refuse before creating anything if any addon is unknown to this Hearth.
+    addons = {name: _addon(name) for name in wanted}
+    created: list[AddonInstance] = []
+    for index, (name, options) in enumerate(wanted.items()):
+        instance, new = AddonInstance.objects.get_or_create(
+            app=app, addon=name, defaults={"options": options}
+        )
+        if new or instance.state != AddonInstance.State.READY:
+            created.append(instance)
+        if instance.options != options:
+            instance.options = options
+            instance.save(update_fields=["options", "updated_at"])
+        if progress is not None:
+            span = PROGRESS_LAST - PROGRESS_FIRST
+            progress.step(PROGRESS_FIRST + span * index // len(wanted), f"Provisioning {name}")
+        try:
+            addons[name].provision(app, instance)
+        except Exception as exc:
+            _undo(app, created)
+            reason = str(exc) if isinstance(exc, AddonError) else f"{type(exc).__name__}: {exc}"
+            raise AddonProvisioningFailed(f"addon {name}: {reason}") from exc
+        if instance.state != AddonInstance.State.READY:
+            instance.state = AddonInstance.State.READY
+            instance.save(update_fields=["state", "updated_at"])
+
+
+def _undo(app: AppInstance, created: list[AddonInstance]) -> None:
+    for instance in reversed(created):
+        try:
+            _addon(instance.addon).teardown(app, instance)
+        except Exception:  # noqa: BLE001 - keep the row: uninstall or retry cleans up later
+            log.warning("could not undo addon %s of %s", instance.addon, app.pk, exc_info=True)
+            continue
+        instance.delete()
+
+
+def app_addon_env(app: AppInstance) -> dict[str, str]:
     """Unprefixed variables (MYSQL_URL...) of the app's provisioned addons."""
-    return {}
+    env: dict[str, str] = {}
+    for instance in AddonInstance.objects.filter(app=app, state=AddonInstance.State.READY):
+        addon = get_addon(instance.addon)
+        if addon is not None:
+            env.update(addon.env(app, instance))
+    return env
 
 
-def teardown_app_addons(app, progress=None) -> None:
+def teardown_app_addons(app: AppInstance, progress=None) -> None:
     """Remove every addon resource of the app (databases, users, containers, volumes)."""
+    for instance in AddonInstance.objects.filter(app=app).order_by("-addon"):
+        _teardown(app, instance, progress)
+
+
+def teardown_unlisted_addons(app: AppInstance, progress=None) -> list[str]:
+    """After an update whose manifest dropped addons: remove those (take a backup first)."""
+    wanted = manifest_addons(app.manifest)
+    removed = []
+    for instance in AddonInstance.objects.filter(app=app).exclude(addon__in=list(wanted)):
+        _teardown(app, instance, progress)
+        removed.append(instance.addon)
+    return removed
+
+
+def _teardown(app: AppInstance, instance: AddonInstance, progress) -> None:
+    addon = get_addon(instance.addon)
+    if progress is not None:
+        progress.step(progress.task.percent, f"Removing addon {instance.addon}")
+    if addon is not None:
+        addon.teardown(app, instance)
+    instance.delete()
+
+
+def backup_app_addons(app: AppInstance, staging: Path) -> list[str]:
+    """Dump each addon's data into staging/<addon>/; returns the addons backed up."""
+    done = []
+    for instance in AddonInstance.objects.filter(app=app, state=AddonInstance.State.READY):
+        folder = Path(staging) / instance.addon
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        _addon(instance.addon).backup(app, instance, folder)
+        done.append(instance.addon)
+    return done
+
+
+def restore_app_addons(app: AppInstance, staging: Path) -> list[str]:
+    """Load each addon's data back from staging/<addon>/ (provisioning what is missing)."""
+    provision_app_addons(app)
+    done = []
+    for instance in AddonInstance.objects.filter(app=app, state=AddonInstance.State.READY):
+        folder = Path(staging) / instance.addon
+        if not folder.is_dir():
+            continue
+        _addon(instance.addon).restore(app, instance, folder)
+        done.append(instance.addon)
+    return done
+
+
+def start_addon_services() -> list[str]:
+    """Start every shared service and re-attach it to the networks of the apps using it.
+
+    Called at platform start; a re-created service container has lost its app networks.
+    """
+    started = []
+    for addon in all_addons():
+        addon.start_service()
+        started.append(addon.name)
+    # `hearth up` starts the services before it migrates; a new install has no rows yet.
+    if AddonInstance._meta.db_table not in connection.introspection.table_names():
+        return started
+    for instance in AddonInstance.objects.filter(state=AddonInstance.State.READY).select_related(
+        "app"
+    ):
+        try:
+            _addon(instance.addon).provision(instance.app, instance)
+        except Exception:  # noqa: BLE001 - one broken app must not stop the platform
+            log.warning(
+                "could not re-attach addon %s of %s", instance.addon, instance.app, exc_info=True
+            )
+    return started

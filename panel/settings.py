@@ -162,6 +162,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile": {"task": "core.reconcile", "schedule": 60.0},
     # Syncs every configured store, then marks installed apps that have a newer release.
     "store-sync": {"task": "apps_store.sync_stores", "schedule": 4 * 3600.0},
+    # Every minute: the scheduler addon runs the cron jobs due in it (once per job and minute).
+    "addons-scheduler": {"task": "addons.run_due_scheduler_jobs", "schedule": 60.0},
 }
 
 # App Store: the key this Hearth signs its releases with (made on first use), the stores it

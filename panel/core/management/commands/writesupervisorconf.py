@@ -61,9 +61,28 @@ stdout_logfile={home}/log/beat.log
 stdout_logfile_maxbytes=10MB
 stdout_logfile_backups=3
 redirect_stderr=true
+
+; The SMTP relay apps with the sendmail addon send through (addons/sendmail/relay.py).
+[program:mailrelay]
+command={bin}/python {root}/manage.py runmailrelay
+directory={root}
+environment=HEARTH_HOME="{home}"{extra_env}
+autorestart=true
+stopsignal=TERM
+stdout_logfile={home}/log/mailrelay.log
+stdout_logfile_maxbytes=10MB
+stdout_logfile_backups=3
+redirect_stderr=true
 """
 
-PASSED_THROUGH = ("DATABASE_URL", "HEARTH_DOMAIN", "HEARTH_HTTP_LISTEN", "HEARTH_INSTANCE")
+PASSED_THROUGH = (
+    "DATABASE_URL",
+    "HEARTH_DOMAIN",
+    "HEARTH_HTTP_LISTEN",
+    "HEARTH_INSTANCE",
+    "HEARTH_MAIL_RELAY_PORT",
+    "HEARTH_MAIL_SMARTHOST",
+)
 
 
 def _escape(value: str) -> str:

@@ -7,11 +7,12 @@ icon the manifest names, and whatever the Dockerfile copies in.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apps_store.manifest import Manifest, ManifestError, load_manifest
+from apps_store.manifest import MANIFEST_FILENAMES, Manifest, ManifestError, load_manifest
 
 _ARG_BASE = re.compile(r"^\s*ARG\s+BASE_IMAGE\b", re.IGNORECASE | re.MULTILINE)
 _FROM = re.compile(r"^\s*FROM\s+(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -70,10 +71,9 @@ def check_package(folder: str | Path) -> PackageCheck:
                 "bind a port below 1024 or change users"
             )
 
-    if manifest is not None and manifest.icon:
-        icon = folder / manifest.icon.removeprefix("file://")
-        if not icon.is_file():
-            problems.append(f'manifest: icon "{manifest.icon}" is not a file in the package')
+    icon_name = manifest.icon if manifest is not None else _raw_icon(folder)
+    if icon_name and not (folder / icon_name.removeprefix("file://")).is_file():
+        problems.append(f'manifest: icon "{icon_name}" is not a file in the package')
     if manifest is not None and not manifest.icon:
         warnings.append("manifest: no icon; the App Store will show the app without one")
 
@@ -81,3 +81,15 @@ def check_package(folder: str | Path) -> PackageCheck:
         raise PackageError(folder, problems)
     assert manifest is not None
     return PackageCheck(folder=folder, manifest=manifest, warnings=warnings)
+
+
+def _raw_icon(folder: Path) -> str:
+    """The icon a manifest names even when the manifest is invalid, to report every problem."""
+    for filename in MANIFEST_FILENAMES:
+        try:
+            data = json.loads((folder / filename).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue
+        icon = data.get("icon") if isinstance(data, dict) else None
+        return icon if isinstance(icon, str) else ""
+    return ""

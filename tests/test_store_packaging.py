@@ -1,0 +1,54 @@
+"""validatepackage: what a packager sees for good and bad package folders (no Docker needed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from apps_store.services import PACKAGES_DIR
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PACKAGES_DIR.iterdir() if p.is_dir()))
+def test_every_bundled_package_is_valid(name):
+    out = StringIO()
+    call_command("validatepackage", str(PACKAGES_DIR / name), stdout=out, stderr=StringIO())
+    assert "valid package" in out.getvalue()
+
+
+def test_validatepackage_lists_every_problem_with_where_and_what(tmp_path):
+    folder = tmp_path / "app"
+    shutil.copytree(PACKAGES_DIR / "staticsite", folder)
+    manifest = json.loads((folder / "HearthManifest.json").read_text())
+    manifest["addons"] = {"mysql": {"multipleDatabase": True}}
+    manifest["icon"] = "missing.png"
+    (folder / "HearthManifest.json").write_text(json.dumps(manifest))
+    (folder / "Dockerfile").write_text('FROM debian:bookworm\nCMD ["/app/code/start.sh"]\n')
+
+    with pytest.raises(CommandError) as caught:
+        call_command("validatepackage", str(folder), stdout=StringIO(), stderr=StringIO())
+    message = str(caught.value)
+    assert 'addons.mysql: unknown option "multipleDatabase"' in message
+    assert 'did you mean "multipleDatabases"?' in message
+    assert 'no "ARG BASE_IMAGE" line' in message
+    assert 'the last FROM must be "FROM ${BASE_IMAGE}"' in message
+    assert 'icon "missing.png" is not a file' in message
+
+
+def test_validatepackage_explains_a_folder_without_manifest(tmp_path):
+    with pytest.raises(CommandError, match="no manifest found .* HearthManifest.json"):
+        call_command("validatepackage", str(tmp_path), stdout=StringIO(), stderr=StringIO())
+
+
+def test_validatepackage_warns_when_the_app_would_run_as_root(tmp_path):
+    folder = tmp_path / "app"
+    shutil.copytree(PACKAGES_DIR / "staticsite", folder)
+    dockerfile = (folder / "Dockerfile").read_text().replace("USER hearth\n", "")
+    (folder / "Dockerfile").write_text(dockerfile)
+    err = StringIO()
+    call_command("validatepackage", str(folder), stdout=StringIO(), stderr=err)
+    assert "runs as root" in err.getvalue()

@@ -52,3 +52,26 @@ def test_validatepackage_warns_when_the_app_would_run_as_root(tmp_path):
     err = StringIO()
     call_command("validatepackage", str(folder), stdout=StringIO(), stderr=err)
     assert "runs as root" in err.getvalue()
+
+
+def test_the_commands_work_from_the_shell_with_plain_errors_and_exit_codes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "panel.settings_test"}
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    good = manage("validatepackage", str(PACKAGES_DIR / "staticsite"))
+    assert good.returncode == 0, good.stderr
+    assert "valid package io.hearth.staticsite 1.0.0" in good.stdout
+    bad = manage("validatepackage", str(tmp_path))
+    assert bad.returncode == 1
+    assert "no manifest found" in bad.stderr and "Traceback" not in bad.stderr
+    assert manage("storekey").stdout.split()[1] == "fingerprint"

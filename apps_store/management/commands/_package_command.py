@@ -19,7 +19,7 @@ class PackageCommand(BaseCommand):
             "folder", type=Path, help="the package folder (with HearthManifest.json, Dockerfile)"
         )
 
-    def check(self, folder: Path) -> PackageCheck:
+    def check_folder(self, folder: Path) -> PackageCheck:
         try:
             checked = check_package(folder)
         except PackageError as exc:

@@ -11,7 +11,7 @@ class Command(PackageCommand):
     )
 
     def handle(self, *args, folder, **options) -> None:
-        self.check(folder)
+        self.check_folder(folder)
         self.stdout.write(f"building {folder} (the first build of an app can take a minute)...")
         with self.docker_errors():
             _, tag = build_package_image(folder)

@@ -12,7 +12,7 @@ class Command(PackageCommand):
     )
 
     def handle(self, *args, folder, **options) -> None:
-        self.check(folder)
+        self.check_folder(folder)
         self.stdout.write(f"building and pushing {folder}...")
         with self.docker_errors():
             manifest, tag, digest = build_package(folder)

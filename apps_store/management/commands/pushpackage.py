@@ -13,7 +13,7 @@ class Command(PackageCommand):
     help = "Push an app package's built image to Hearth's registry and print its digest."
 
     def handle(self, *args, folder, **options) -> None:
-        manifest = self.check(folder).manifest
+        manifest = self.check_folder(folder).manifest
         tag = image_tag(manifest)
         with self.docker_errors():
             try:

@@ -7,7 +7,7 @@ class Command(PackageCommand):
     help = "Check an app package folder: its manifest, its Dockerfile and its icon."
 
     def handle(self, *args, folder, **options) -> None:
-        manifest = self.check(folder).manifest
+        manifest = self.check_folder(folder).manifest
         addons = ", ".join(manifest.addons) or "none"
         self.stdout.write(
             self.style.SUCCESS(f"{folder}: valid package {manifest.id} {manifest.version}")

@@ -5,6 +5,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("store/", include("apps_store.urls")),
+    path("addons/", include("addons.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
     path("", include("panel.core.urls")),
 ]

@@ -3,6 +3,7 @@ once per session, and the small probe apps the tests install."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,9 +14,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # Set before any fixture starts the worker, which inherits the environment: the test relay must
-# not collide with a live platform's relay on the default port.
-os.environ.setdefault("HEARTH_MAIL_RELAY_PORT", "12525")
+# not collide with a live platform's relay, nor with another test session's.
+os.environ.setdefault("HEARTH_MAIL_RELAY_PORT", str(_free_port()))
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON_PACKAGES = Path(__file__).resolve().parent / "addon_packages"
@@ -24,11 +32,22 @@ ADDON_PACKAGES = Path(__file__).resolve().parent / "addon_packages"
 @pytest.fixture(scope="session")
 def addon_services(django_db_setup, django_db_blocker, docker_runtime):
     """MariaDB and PostgreSQL service containers of the test instance (one of each)."""
+    from addons.registry import all_addons
     from addons.services import start_addon_services
+    from panel.runtime import services as runtime_services
 
     with django_db_blocker.unblock():
         start_addon_services()
-    return True
+    yield True
+    # Each session has an instance name of its own: its services' data goes with it.
+    volumes = []
+    for addon in all_addons():
+        for container in addon.service_containers():
+            runtime_services.remove_service(container, volumes=(f"{container}-data",))
+            volumes.append(f"{container}-data")
+    network = f"{settings.HEARTH_INSTANCE}-addons"
+    with contextlib.suppress(Exception):
+        docker_runtime.client.networks.get(network).remove()
 
 
 @pytest.fixture(scope="session")

@@ -132,7 +132,12 @@ def leftovers(docker_runtime, app) -> list[str]:
     found += [f"volume {v}" for v in resources.volumes]
     found += [f"network {n}" for n in resources.networks]
     client = docker_runtime.client
-    found += [f"volume {v.name}" for v in client.volumes.list() if hexid[:12] in v.name]
+    # Also by name: a volume that lost its labels would escape the label search.
+    found += [
+        f"volume {v.name}"
+        for v in client.volumes.list()
+        if hexid[:12] in v.name and v.name not in resources.volumes
+    ]
     for service in (MYSQL.container, POSTGRESQL.container):
         networks = client.containers.get(service).attrs["NetworkSettings"]["Networks"]
         found += [f"{service} still on {n}" for n in networks if hexid[:12] in n]
@@ -297,9 +302,18 @@ def test_a_service_down_halfway_leaves_no_database_behind_and_retry_then_succeed
     assert task.state == Task.State.FAILED
     assert app.state == AppState.ERROR
     assert "postgresql" in app.error
-    # mysql (provisioned before postgresql) was undone; redis (after it) never made.
-    left = [item for item in leftovers(docker_runtime, app) if "network" not in item]
-    assert [item for item in left if "volume" not in item or "redis" in item] == []
+    # mysql (provisioned before postgresql) was undone; redis (after it) never made. What the
+    # app keeps until uninstall: its network and data volume, and the row that says postgresql
+    # may need cleaning once its service is back (the retry or uninstall does it).
+    left = leftovers(docker_runtime, app)
+    assert sorted(left) == sorted(
+        [
+            f"network {names(app).network}",
+            f"volume {names(app).volume}",
+            f"addon row postgresql of {app.pk}",
+        ]
+    )
+    assert app.addons.get().state == AddonInstance.State.PROVISIONING
 
     retry = wait_for_task(request_app_action(app, "retry").pk, timeout=180)
     assert retry.state == Task.State.SUCCEEDED, retry.error

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import mailbox
 import smtplib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -24,6 +25,10 @@ from panel.envconfig import env_int, env_str
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 2525
+
+# aiosmtpd warns on every connection that AUTH is allowed without TLS; see auth_require_tls
+# below for why that is so here.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
 
 
 def relay_port() -> int:
@@ -108,7 +113,13 @@ def make_authenticator(check_login: CheckLogin):
 
 
 def start_relay(host: str, port: int, outbox: Path, check_login: CheckLogin) -> Controller:
-    controller = Controller(
+    controller = _controller(host, port, outbox, check_login)
+    controller.start()
+    return controller
+
+
+def _controller(host: str, port: int, outbox: Path, check_login: CheckLogin) -> Controller:
+    return Controller(
         RelayHandler(outbox, smarthost()),
         hostname=host,
         port=port,
@@ -119,5 +130,3 @@ def start_relay(host: str, port: int, outbox: Path, check_login: CheckLogin) -> 
         auth_require_tls=False,
         server_hostname="hearth-relay",
     )
-    controller.start()
-    return controller

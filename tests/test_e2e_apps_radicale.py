@@ -31,7 +31,8 @@ EVENT = (
 
 def act(app: AppInstance, action: str) -> Task:
     task = wait_for_task(request_app_action(app, action).pk, timeout=120)
-    app.refresh_from_db()
+    if action != "uninstall":
+        app.refresh_from_db()
     return task
 
 

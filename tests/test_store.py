@@ -365,3 +365,15 @@ def test_the_beat_schedule_syncs_stores_every_few_hours():
 
     app.loader.import_default_modules()
     assert "apps_store.sync_stores" in app.tasks
+
+
+def test_a_large_catalog_is_shown_in_pages_that_keep_the_search(owner_client, db):
+    from apps_store.views import APPS_PER_PAGE
+
+    for number in range(APPS_PER_PAGE + 5):
+        make_release(f"io.example.b{number:03d}", title=f"B{number:03d}", tags=("many",))
+    first = owner_client.get(reverse("apps_store:index"), {"tag": "many"}).content.decode()
+    assert first.count('class="card store-app"') == APPS_PER_PAGE
+    assert "Page 1 of 2" in first and "page=2&amp;tag=many" in first
+    second = owner_client.get(reverse("apps_store:index"), {"tag": "many", "page": 2})
+    assert second.content.decode().count('class="card store-app"') == 5

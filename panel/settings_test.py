@@ -1,26 +1,36 @@
-"""Settings for the test suite: fast hashing and in-memory layers for unit tests, but the
-same real dockerd, registry, Redis and nginx for the end-to-end ones.
+"""Settings for the test suite: fast hashing for unit tests, but the same real dockerd,
+registry, Redis and nginx for the end-to-end ones.
 
-Everything the tests create in Docker and nginx carries the `hearthtest` prefix and lives
-under its own HEARTH_HOME, so the suite can run beside a live Hearth on the same host.
+Each test session is a Hearth of its own: its instance name (the prefix of everything it
+creates in Docker), data folder, nginx port, Celery queue and Channels prefix are derived from
+the session's process id, so sessions can run side by side and beside a live Hearth. The
+values go into the environment, where the Celery worker the session starts inherits them.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("HEARTH_INSTANCE", "hearthtest")
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+_session = os.environ.setdefault("HEARTH_TEST_SESSION", str(os.getpid()))
+os.environ.setdefault("HEARTH_INSTANCE", f"hearthtest{_session}")
 os.environ.setdefault("HEARTH_SECRET_KEY", "test-secret-key-not-for-production")
-_test_home = Path(tempfile.gettempdir()) / "hearth-test"
-os.environ.setdefault("HEARTH_HOME", str(_test_home))
-os.environ.setdefault("HEARTH_HTTP_LISTEN", "127.0.0.1:18080")
+os.environ.setdefault("HEARTH_HOME", str(Path(tempfile.gettempdir()) / f"hearth-test-{_session}"))
+os.environ.setdefault("HEARTH_HTTP_LISTEN", f"127.0.0.1:{_free_port()}")
 os.environ.setdefault("HEARTH_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HEARTH_HEALTH_TIMEOUT", "60")
 
 from panel.settings import *  # noqa: E402,F403
-from panel.settings import DATABASES, HEARTH_HOME  # noqa: E402
+from panel.settings import DATABASES, HEARTH_HOME, HEARTH_INSTANCE  # noqa: E402
 
 HEARTH_HOME.mkdir(parents=True, exist_ok=True)
 (HEARTH_HOME / "staticfiles").mkdir(exist_ok=True)
@@ -31,12 +41,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# The real Redis layer (on the test database number): pushes cross from the worker process
-# and from the push thread's own event loop, which an in-memory layer cannot do.
+CELERY_TASK_DEFAULT_QUEUE = f"tasks-{HEARTH_INSTANCE}"
+# The real Redis layer: pushes cross from the worker process and from the push thread's own
+# event loop, which an in-memory layer cannot do.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [os.environ["HEARTH_REDIS_URL"]]},
+        "CONFIG": {"hosts": [os.environ["HEARTH_REDIS_URL"]], "prefix": f"asgi-{HEARTH_INSTANCE}"},
     }
 }
 

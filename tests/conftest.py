@@ -5,6 +5,7 @@ test`; a private nginx and a real Celery worker process started here)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 
@@ -64,11 +64,20 @@ def docker_runtime():
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"dockerd is not running ({exc}); run the suite with `scripts/hearth test`")
     yield runtime
-    # Safety net: nothing of the test instance may outlive the session.
-    for container in runtime.client.containers.list(
-        all=True, filters={"label": f"io.hearth.instance={settings.HEARTH_INSTANCE}"}
-    ):
+    # Safety net: nothing of this session's instance may outlive it.
+    filters = {"label": f"io.hearth.instance={settings.HEARTH_INSTANCE}"}
+    for container in runtime.client.containers.list(all=True, filters=filters):
         container.remove(force=True, v=True)
+    for network in runtime.client.networks.list(filters=filters):
+        network.remove()
+    for volume in runtime.client.volumes.list(filters=filters):
+        volume.remove(force=True)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # The session's own data folder (named after its process id) goes with it.
+    if os.environ.get("HEARTH_TEST_SESSION") == str(os.getpid()):
+        shutil.rmtree(settings.HEARTH_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +130,8 @@ class WorkerProcess:
         self.database_url = database_url
         self.log_path = Path(settings.HEARTH_HOME) / "test-worker.log"
         self.process: subprocess.Popen | None = None
+        # Unique per session: recovery after a kill finds the tasks by this name.
+        self.hostname = f"{settings.HEARTH_INSTANCE}-worker@%h"
 
     def start(self) -> None:
         env = {
@@ -141,7 +152,7 @@ class WorkerProcess:
                 "worker",
                 "--loglevel=INFO",
                 "--concurrency=2",
-                "--hostname=test-worker@%h",
+                f"--hostname={self.hostname}",
                 "--without-mingle",
                 "--without-gossip",
             ],
@@ -166,7 +177,7 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         # The pool children die with the parent's process group only on a warm shutdown.
-        subprocess.run(["pkill", "-9", "-f", "hostname=test-worker@"], check=False)
+        subprocess.run(["pkill", "-9", "-f", f"hostname={self.hostname}"], check=False)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -192,8 +203,6 @@ def _database_url() -> str:
 
 @pytest.fixture(scope="session")
 def worker(django_db_setup, django_db_blocker, docker_runtime, nginx):
-    # A previous run's leftover messages must not reach this run's worker.
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     with django_db_blocker.unblock():
         process = WorkerProcess(_database_url())
     process.start()

@@ -133,7 +133,7 @@ def test_a_worker_killed_mid_install_leaves_the_app_retryable_not_stuck(
 ):
     app = install_app(release=publish("unhealthy"), subdomain="killed", domain=domain)
     task = app.tasks.get()
-    _wait_until(lambda: Task.objects.get(pk=task.pk).message.startswith("Waiting for"))
+    _wait_until(lambda: "waiting for /healthz" in Task.objects.get(pk=task.pk).message)
     worker.kill()
     worker.start()
     task.refresh_from_db()

@@ -87,12 +87,20 @@ def _wait_healthy(app: AppInstance, address: str, progress: TaskProgress) -> Non
     runtime = get_runtime()
     name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
     path = app.manifest["healthCheckPath"]
+    restarts = runtime.container_status(name).restart_count
+
+    def is_alive() -> bool:
+        # Docker's restart policy brings a crashing app back at once; a restart during the
+        # wait means it crashed, even if it happens to be up again right now.
+        status = runtime.container_status(name)
+        return status.status == "running" and status.restart_count == restarts
+
     healthy, detail = wait_until_healthy(
         address,
         app.manifest["httpPort"],
         path,
         timeout=settings.HEARTH_HEALTH_TIMEOUT,
-        is_alive=lambda: runtime.container_status(name).running,
+        is_alive=is_alive,
     )
     if not healthy:
         tail = runtime.container_logs(name, tail=15).strip()
@@ -271,7 +279,14 @@ def _finish(task: Task, state: str, error: str = "") -> None:
         task.message = "Done"
     else:
         task.message = "Failed"
-    task.save(update_fields=["state", "error", "finished_at", "percent", "message"])
+    # An UPDATE by id, not save(): after an uninstall the task's app object is already deleted.
+    Task.objects.filter(pk=task.pk).update(
+        state=state,
+        error=error,
+        finished_at=task.finished_at,
+        percent=task.percent,
+        message=task.message,
+    )
     push_task_update(task)
 
 

@@ -77,7 +77,10 @@ def mail_relay(django_db_setup, django_db_blocker):
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port("127.0.0.1", relay_port())
+        try:
+            wait_for_port("127.0.0.1", relay_port())
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; relay log:\n{log_path.read_text()[-3000:]}") from None
         yield outbox
     finally:
         process.terminate()

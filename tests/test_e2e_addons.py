@@ -3,6 +3,8 @@ gets, what it cannot reach, what a backup holds, and what uninstall leaves (noth
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import psycopg
@@ -365,6 +367,15 @@ def test_service_data_survives_recreating_the_service_container(
         assert cursor.fetchall() == ((7,),)
     # The new container joined the app's network again, under the same name.
     assert can_connect_from(docker_runtime, app, "mysql", 3306)
+
+    # A crashed server comes back by itself (restart policy), with its data.
+    container = docker_runtime.client.containers.get(MYSQL.container)
+    os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+    _wait_until(lambda: docker_runtime.container_status(MYSQL.container).restart_count >= 1)
+    runtime_services.wait_until_ready(MYSQL.container, list(MYSQL.ready_probe))
+    with mysql_as(env) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT v FROM t")
+        assert cursor.fetchall() == ((7,),)
     uninstall(app)
 
 

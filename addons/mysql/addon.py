@@ -88,8 +88,9 @@ class MySQLAddon(Addon):
                 # Re-provisioning (retry) resets the password to the recorded one.
                 cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (username, password))
                 if multiple:
-                    # The grant pattern uses LIKE syntax: escape "_" so the prefix is literal.
-                    pattern = f"{database}\\_%"
+                    # The grant pattern uses LIKE syntax: "_" escaped so the prefix is literal,
+                    # and "%" doubled because pymysql formats the query with the % operator.
+                    pattern = f"{database}\\_%%"
                     cursor.execute(
                         f"GRANT ALL PRIVILEGES ON {_quote_identifier(pattern)}.* TO %s@'%%'",
                         (username,),

@@ -55,6 +55,7 @@ CheckLogin = Callable[[str, str], Sender | None]
 
 class RelayHandler:
     def __init__(self, outbox: Path, forward_to: str = "") -> None:
+        outbox.parent.mkdir(parents=True, exist_ok=True)
         self.outbox = mailbox.Maildir(outbox, create=True)
         self.forward_to = forward_to
 

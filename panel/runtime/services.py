@@ -383,15 +383,19 @@ def _run_helper(volume: str, image: str, mode: str, command: list[str], stdin=No
 def write_to_container_log(container: str, text: str) -> None:
     """Append `text` to the container's log (what `docker logs` shows), as if it printed it.
 
-    The log is PID 1's stdout pipe, owned by root: only an exec as root may open it again.
+    The log is PID 1's stdout. Reopening it through /proc works for PID 1's own user (the
+    image's user, which `docker exec` runs as by default) and, when PID 1 runs as root, for
+    root; so try the image's user first, then root.
     """
-    result = subprocess.run(
-        ["docker", "exec", "-i", "-u", "0", container, "sh", "-c", "cat > /proc/1/fd/1"],
-        input=text.encode(),
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeFailure(
-            f"writing to the log of {container} failed: {result.stderr.decode().strip()}"
+    errors = []
+    for user in ([], ["-u", "0"]):
+        result = subprocess.run(
+            ["docker", "exec", "-i", *user, container, "sh", "-c", "cat > /proc/1/fd/1"],
+            input=text.encode(),
+            capture_output=True,
+            check=False,
         )
+        if result.returncode == 0:
+            return
+        errors.append(result.stderr.decode(errors="replace").strip())
+    raise RuntimeFailure(f"writing to the log of {container} failed: {'; '.join(errors)}")

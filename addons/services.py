@@ -114,6 +114,25 @@ def teardown_unlisted_addons(app: AppInstance, progress=None) -> list[str]:
     return removed
 
 
+def update_app_addons(app: AppInstance, backup_dir: Path, progress=None) -> list[str]:
+    """For an update, once app.manifest is the new version's: provision the addons it adds,
+    and back up, then remove, the addons it no longer lists. Returns the removed addons.
+
+    The dropped addons' data stays in backup_dir/<addon>/, so a rollback can restore it.
+    """
+    wanted = manifest_addons(app.manifest)
+    dropped = AddonInstance.objects.filter(app=app, state=AddonInstance.State.READY).exclude(
+        addon__in=list(wanted)
+    )
+    for instance in dropped:
+        folder = Path(backup_dir) / instance.addon
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        _addon(instance.addon).backup(app, instance, folder)
+    provision_app_addons(app, progress)
+    return teardown_unlisted_addons(app, progress)
+
+
 def _teardown(app: AppInstance, instance: AddonInstance, progress) -> None:
     addon = get_addon(instance.addon)
     if progress is not None:

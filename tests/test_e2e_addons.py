@@ -20,12 +20,12 @@ from addons.redis.addon import container_name as redis_container
 from addons.redis.addon import volume_name as redis_volume
 from addons.services import (
     backup_app_addons,
-    provision_app_addons,
     restore_app_addons,
     start_addon_services,
-    teardown_unlisted_addons,
+    update_app_addons,
 )
 from panel.core.models import AppInstance, Task
+from panel.core.reconcile import reconcile_apps
 from panel.core.services import install_app, request_app_action
 from panel.core.states import AppState
 from panel.runtime import services as runtime_services
@@ -185,6 +185,11 @@ def test_an_app_gets_its_addons_as_env_uses_them_and_uninstall_leaves_nothing(
         assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
         assert attrs["Config"]["Healthcheck"]["Test"][0] == "CMD-SHELL"
         assert attrs["Config"]["Labels"]["io.hearth.role"] == "addon-service"
+
+    # The periodic reconcile knows the services and the app's redis are not orphans.
+    assert reconcile_apps().removed_containers == []
+    for service in (MYSQL.container, POSTGRESQL.container, redis_container(app)):
+        assert docker_runtime.container_status(service).running, service
 
     assert uninstall(app).state == Task.State.SUCCEEDED
     assert not AppInstance.objects.filter(pk=app.pk).exists()
@@ -380,23 +385,38 @@ def test_service_data_survives_recreating_the_service_container(
 
 
 def test_updating_to_a_manifest_with_other_addons_provisions_new_and_removes_dropped(
-    worker, addon_services, publish_addon_package, domain, docker_runtime
+    worker, addon_services, publish_addon_package, domain, docker_runtime, tmp_path
 ):
     app, task = install(publish_addon_package, domain, "grows", package="addonoptions")
     assert task.state == Task.State.SUCCEEDED, task.error
+    env = container_env(docker_runtime, app)
+    with postgresql_as(env) as connection:
+        connection.execute("CREATE TABLE kept (v int)")
     manifest = dict(app.manifest)
     manifest["addons"] = {"mysql": {"multipleDatabases": True}, "localstorage": {}}
     app.manifest = manifest
     app.save(update_fields=["manifest"])
-    provision_app_addons(app)
-    assert sorted(teardown_unlisted_addons(app)) == ["postgresql", "redis", "sendmail"]
+    removed = update_app_addons(app, tmp_path / "before-update")
+    assert sorted(removed) == ["postgresql", "redis", "sendmail"]
     assert sorted(app.addons.values_list("addon", flat=True)) == ["localstorage", "mysql"]
+    # The dropped database was backed up before it went.
+    assert (tmp_path / "before-update" / "postgresql" / "pgdump.custom").stat().st_size > 0
+    assert (tmp_path / "before-update" / "redis" / "dump.rdb").exists()
     assert not docker_runtime.container_status(redis_container(app)).exists
     assert redis_volume(app) not in {v.name for v in docker_runtime.client.volumes.list()}
     with postgresql_admin() as connection:
         assert not connection.execute(
             "SELECT 1 FROM pg_database WHERE datname LIKE %s", (f"%{app.id.hex}%",)
         ).fetchone()
+
+    # The next version asks for redis again: it is provisioned then, with fresh credentials.
+    manifest["addons"] = {**manifest["addons"], "redis": {}}
+    app.manifest = manifest
+    app.save(update_fields=["manifest"])
+    assert update_app_addons(app, tmp_path / "second-update") == []
+    password = app.addons.get(addon="redis").credentials["password"]
+    assert len(password) >= 32
+    assert redis_of(app, password).ping()
     uninstall(app)
     assert leftovers(docker_runtime, app) == []
 

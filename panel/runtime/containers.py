@@ -158,8 +158,9 @@ class DockerRuntime:
     # Everything of one app ---------------------------------------------------------------
     def _filters(self, app_hex_id: str | None) -> dict:
         labels = [f"{LABEL_INSTANCE}={self.instance}"]
-        if app_hex_id is not None:
-            labels.append(f"{LABEL_APP}={app_hex_id}")
+        # Shared addon services carry the instance label but belong to no app: "every app's
+        # resources" must not include them, or the reconcile would remove them as orphans.
+        labels.append(LABEL_APP if app_hex_id is None else f"{LABEL_APP}={app_hex_id}")
         return {"label": labels}
 
     def app_resources(self, app_hex_id: str | None = None) -> AppResources:

@@ -42,6 +42,9 @@ CSRF_TRUSTED_ORIGINS = env_list(
 HEARTH_INSTANCE = env_str("HEARTH_INSTANCE", "hearth")
 HEARTH_REGISTRY = env_str("HEARTH_REGISTRY", "127.0.0.1:5000")
 HEARTH_DOCKER_URL = env_str("HEARTH_DOCKER_URL", "unix:///var/run/docker.sock")
+# Private range carved into one /27 per app network (fixed app addresses, see runtime.spec);
+# outside Docker's default pools (172.17-31.0.0/16, 192.168.0.0/16).
+HEARTH_APP_SUBNETS = env_str("HEARTH_APP_SUBNETS", "172.16.0.0/16")
 
 HEARTH_NGINX_BINARY = env_str("HEARTH_NGINX_BINARY", "/usr/sbin/nginx")
 HEARTH_NGINX_DIR = Path(env_str("HEARTH_NGINX_DIR", str(HEARTH_HOME / "nginx")))
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "panel.core",
     "panel.domains",
+    "panel.monitoring",
     "apps_store",
     "addons",
     "mail",
@@ -147,6 +151,7 @@ STATIC_ROOT = HEARTH_HOME / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -164,7 +169,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "store-sync": {"task": "apps_store.sync_stores", "schedule": 4 * 3600.0},
     # Every minute: the scheduler addon runs the cron jobs due in it (once per job and minute).
     "addons-scheduler": {"task": "addons.run_due_scheduler_jobs", "schedule": 60.0},
+    # Monitoring: every app's health (down, OOM, restart loop) and the resource graphs.
+    "monitoring-health": {"task": "monitoring.check_health", "schedule": 60.0},
+    "monitoring-metrics": {"task": "monitoring.sample_metrics", "schedule": 60.0},
 }
+
+# Outbound mail for alerts to admins: the owner's SMTP relay.
+EMAIL_BACKEND = env_str("HEARTH_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("HEARTH_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("HEARTH_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("HEARTH_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("HEARTH_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("HEARTH_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("HEARTH_SMTP_TLS", False)
+EMAIL_TIMEOUT = env_int("HEARTH_SMTP_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("HEARTH_MAIL_FROM", "Hearth <hearth@localhost>")
 
 # App Store: the key this Hearth signs its releases with (made on first use), the stores it
 # syncs its catalog from (by default its own panel, which serves the bundled store), and the
@@ -193,3 +212,20 @@ LOGGING = {
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Domains, DNS and TLS. The HTTPS listener of Hearth's nginx; the addresses app records point
+# at (a domain may override them); the ACME CA (Let's Encrypt unless told otherwise) and the
+# CA bundle to trust its API with (empty: the system's); renewal this many days before expiry.
+HEARTH_HTTPS_LISTEN = env_str("HEARTH_HTTPS_LISTEN", "443")
+HEARTH_PUBLIC_IPV4 = env_str("HEARTH_PUBLIC_IPV4", "")
+HEARTH_PUBLIC_IPV6 = env_str("HEARTH_PUBLIC_IPV6", "")
+HEARTH_ACME_DIRECTORY = env_str(
+    "HEARTH_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory"
+)
+HEARTH_ACME_CA_BUNDLE = env_str("HEARTH_ACME_CA_BUNDLE", "")
+HEARTH_ACME_EMAIL = env_str("HEARTH_ACME_EMAIL", "")
+HEARTH_CERT_RENEW_DAYS = env_int("HEARTH_CERT_RENEW_DAYS", 30)
+CELERY_BEAT_SCHEDULE["certificate-renewal"] = {
+    "task": "domains.renew_certificates",
+    "schedule": 3600.0,
+}

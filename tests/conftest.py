@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.conf import settings
 
-pytest_plugins = ["tests.fixtures_addons", "tests.fixtures_store"]
+pytest_plugins = ["tests.fixtures_addons", "tests.fixtures_store", "tests.fixtures_domains"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PACKAGES = Path(__file__).resolve().parent / "packages"

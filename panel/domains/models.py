@@ -9,11 +9,30 @@ DOMAIN_NAME_VALIDATOR = RegexValidator(
 )
 
 
+class TlsMode(models.TextChoices):
+    # Plain HTTP only: for `localhost` and for hosts behind a TLS-terminating proxy.
+    OFF = "off", "No certificate (HTTP only)"
+    # One certificate per app, proven by a file nginx serves on port 80.
+    ACME_HTTP = "acme-http", "Let's Encrypt per app (HTTP-01)"
+    # One certificate per app, proven by a TXT record the DNS provider creates.
+    ACME_DNS = "acme-dns", "Let's Encrypt per app (DNS-01)"
+    # One *.domain certificate for every app: app names stay out of CT logs.
+    ACME_WILDCARD = "acme-wildcard", "Let's Encrypt wildcard (DNS-01)"
+    # The owner uploads certificates for the domain or per app.
+    CUSTOM = "custom", "Uploaded certificates"
+
+
 class Domain(models.Model):
     """A domain the owner serves apps on; each app lives at <subdomain>.<domain>."""
 
     name = models.CharField(max_length=253, unique=True, validators=[DOMAIN_NAME_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
+    provider = models.CharField(max_length=32, default="noop")
+    provider_config = models.JSONField(default=dict, blank=True)
+    tls_mode = models.CharField(max_length=16, choices=TlsMode.choices, default=TlsMode.OFF)
+    # The address app records point at; empty means settings.HEARTH_PUBLIC_IPV4.
+    ipv4 = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True)
+    ipv6 = models.GenericIPAddressField(protocol="IPv6", null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -24,3 +43,54 @@ class Domain(models.Model):
     @property
     def dashboard_host(self) -> str:
         return f"my.{self.name}"
+
+
+class Certificate(models.Model):
+    """A certificate and its key, for a whole domain (wildcard or uploaded) or for one app.
+
+    The PEM text lives here (the database is backed up); nginx reads copies written under
+    its own directory, replaced atomically so the old pair serves until the new one is in.
+    """
+
+    class Source(models.TextChoices):
+        ACME = "acme"
+        CUSTOM = "custom"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="certificates")
+    app = models.OneToOneField(
+        "core.AppInstance",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="certificate",
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    names = models.JSONField(default=list)
+    fullchain_pem = models.TextField()
+    key_pem = models.TextField()
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Renewal bookkeeping: failures back off instead of hammering the CA.
+    renew_failures = models.PositiveIntegerField(default=0)
+    next_renewal_attempt = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["domain__name", "id"]
+        constraints = [
+            # At most one domain-wide certificate per domain.
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(app__isnull=True),
+                name="one_domain_certificate",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{', '.join(self.names)} until {self.not_after:%Y-%m-%d}"
+
+    @property
+    def file_stem(self) -> str:
+        return f"app-{self.app_id.hex}" if self.app_id else f"domain-{self.domain.name}"

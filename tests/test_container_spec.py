@@ -84,3 +84,22 @@ def test_every_contract_variable_is_set_under_both_prefixes():
     assert env["HEARTH_APP_DOMAIN"] == "blog.example.com"
     assert env["CLOUDRON_API_ORIGIN"] == "https://my.example.com"
     assert env["HEARTH"] == env["CLOUDRON"] == "1"
+
+
+def test_app_networks_are_slices_of_the_pool_that_skip_subnets_in_use():
+    import ipaddress
+
+    from panel.runtime.spec import app_container_address, dynamic_range, free_app_subnets
+
+    pool = ipaddress.ip_network("172.16.0.0/16")
+    used = [ipaddress.ip_network("172.16.0.0/27"), ipaddress.ip_network("172.16.0.64/26")]
+    first, second = list(free_app_subnets(pool, used))[:2]
+    assert str(first) == "172.16.0.32/27"
+    assert str(second) == "172.16.0.128/27"
+    assert app_container_address(first) == "172.16.0.34"
+    # Addon containers joining the network draw from the upper half, never the app's .2.
+    assert str(dynamic_range(first)) == "172.16.0.48/28"
+
+
+def test_a_fixed_address_is_part_of_the_spec():
+    assert spec(ipv4_address="172.16.0.2").ipv4_address == "172.16.0.2"

@@ -66,7 +66,7 @@ def push_task_update(task: Task) -> None:
 
 
 # Steps shared by the operations ---------------------------------------------------------
-def _spec(app: AppInstance):
+def _spec(app: AppInstance, address: str = ""):
     manifest = validate_manifest(app.manifest)
     dashboard = f"http://{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}"
     env = contract_env({**platform_env(app.url, app.fqdn, dashboard), **app_addon_env(app)})
@@ -80,6 +80,7 @@ def _spec(app: AppInstance):
         capabilities=manifest.capabilities,
         runtime_dirs=manifest.runtime_dirs,
         env=env,
+        ipv4_address=address,
     )
 
 
@@ -135,18 +136,24 @@ def install(app: AppInstance, progress: TaskProgress) -> AppState:
     progress.step(10, f"Pulling {app.image}; creating the data volume and the app's network")
     # Independent Docker calls overlap; .result() re-raises the first failure.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [
-            pool.submit(runtime.pull_image, app.image),
-            pool.submit(runtime.ensure_network, names, app.id.hex),
-            pool.submit(runtime.ensure_volume, names, app.id.hex),
-        ]
-        for job in jobs:
-            job.result()
+        pulled = pool.submit(runtime.pull_image, app.image)
+        network = pool.submit(runtime.ensure_network, names, app.id.hex)
+        volume = pool.submit(runtime.ensure_volume, names, app.id.hex)
+        address = network.result()
+        pulled.result()
+        volume.result()
     progress.step(45, "Provisioning addons")
     provision_app_addons(app, progress)
-    progress.step(55, "Starting the container")
-    runtime.run_container(_spec(app))
-    _route_and_wait_healthy(app, progress)
+    path = app.manifest["healthCheckPath"]
+    progress.step(55, f"Starting the container at {address}, routing {app.fqdn} to it")
+    # The app's address is known before its container exists, so nginx is reloaded while
+    # Docker starts the container instead of after.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        routing = pool.submit(write_app_site, app, address)
+        runtime.run_container(_spec(app, address))
+        progress.step(75, f"Container started; waiting for {path}")
+        _wait_healthy(app, address, progress)
+        routing.result()
     return AppState.RUNNING
 
 
@@ -157,9 +164,9 @@ def start(app: AppInstance, progress: TaskProgress) -> AppState:
     if runtime.container_status(names.container).exists:
         runtime.start_container(names.container)
     else:
-        runtime.ensure_network(names, app.id.hex)
+        address = runtime.ensure_network(names, app.id.hex)
         runtime.ensure_volume(names, app.id.hex)
-        runtime.run_container(_spec(app))
+        runtime.run_container(_spec(app, address))
     # A container can get a new address when it starts again, so nginx is told each time.
     _route_and_wait_healthy(app, progress)
     return AppState.RUNNING

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from dataclasses import dataclass
 from functools import cache
@@ -12,11 +13,15 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from panel.runtime.firewall import ensure_host_isolation
 from panel.runtime.spec import (
+    APP_SUBNET_PREFIX,
     LABEL_APP,
     LABEL_INSTANCE,
     LABEL_ROLE,
     AppResourceNames,
     ContainerSpec,
+    app_container_address,
+    dynamic_range,
+    free_app_subnets,
 )
 
 log = logging.getLogger(__name__)
@@ -47,9 +52,10 @@ class ContainerStatus:
 
 
 class DockerRuntime:
-    def __init__(self, base_url: str, instance: str) -> None:
+    def __init__(self, base_url: str, instance: str, subnet_pool: str = "172.16.0.0/16") -> None:
         self.client = docker.DockerClient(base_url=base_url, timeout=120)
         self.instance = instance
+        self.subnet_pool = ipaddress.ip_network(subnet_pool)
 
     # Images -----------------------------------------------------------------------------
     def pull_image(self, reference: str) -> str:
@@ -65,17 +71,60 @@ class DockerRuntime:
     def _labels(self, app_hex_id: str, role: str) -> dict[str, str]:
         return {LABEL_INSTANCE: self.instance, LABEL_APP: app_hex_id, LABEL_ROLE: role}
 
-    def ensure_network(self, names: AppResourceNames, app_hex_id: str) -> None:
+    def ensure_network(self, names: AppResourceNames, app_hex_id: str) -> str:
+        """Make sure the app's own network exists; return the address its container gets.
+
+        The network gets a subnet of Hearth's pool and the app container a fixed address in
+        it, so nginx can be pointed at the app while the container is still being created
+        (an nginx reload takes ~110 ms, a container start ~300 ms: they overlap).
+        """
         ensure_host_isolation()
         try:
-            self.client.networks.get(names.network)
+            network = self.client.networks.get(names.network)
         except NotFound:
-            self.client.networks.create(
-                names.network,
-                driver="bridge",
-                options={"com.docker.network.bridge.name": names.bridge},
-                labels=self._labels(app_hex_id, "network"),
+            network = self._create_app_network(names, app_hex_id)
+        subnets = [c["Subnet"] for c in network.attrs["IPAM"]["Config"] or [] if "Subnet" in c]
+        if not subnets:
+            raise RuntimeFailure(f"network {names.network} has no subnet")
+        return app_container_address(subnets[0])
+
+    def _used_subnets(self) -> list[ipaddress.IPv4Network]:
+        used = []
+        for network in self.client.networks.list(greedy=False):
+            for config in network.attrs.get("IPAM", {}).get("Config") or []:
+                with contextlib.suppress(KeyError, ValueError):
+                    used.append(ipaddress.ip_network(config["Subnet"]))
+        return used
+
+    def _create_app_network(self, names: AppResourceNames, app_hex_id: str):
+        for subnet in free_app_subnets(self.subnet_pool, self._used_subnets()):
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[
+                    docker.types.IPAMPool(
+                        subnet=str(subnet),
+                        gateway=str(subnet[1]),
+                        iprange=str(dynamic_range(subnet)),
+                    )
+                ]
             )
+            try:
+                return self.client.networks.create(
+                    names.network,
+                    driver="bridge",
+                    ipam=ipam,
+                    options={"com.docker.network.bridge.name": names.bridge},
+                    labels=self._labels(app_hex_id, "network"),
+                )
+            except APIError as exc:
+                # Another Hearth (or a test session) took the same subnet a moment ago.
+                if "overlap" not in str(exc.explanation).lower():
+                    raise RuntimeFailure(
+                        f"could not create network {names.network}: {exc.explanation}"
+                    ) from None
+        raise RuntimeFailure(
+            f"no free /{APP_SUBNET_PREFIX} subnet is left in {self.subnet_pool} for app networks;"
+            " set HEARTH_APP_SUBNETS to a larger private range"
+        )
 
     def ensure_volume(self, names: AppResourceNames, app_hex_id: str) -> None:
         try:
@@ -87,8 +136,13 @@ class DockerRuntime:
     def run_container(self, spec: ContainerSpec) -> str:
         """(Re)create the app's container from `spec`, start it, and return its address."""
         self.remove_container(spec.name)
+        kwargs = spec.docker_create_kwargs()
+        if spec.ipv4_address:
+            kwargs["networking_config"] = {
+                spec.network: self.client.api.create_endpoint_config(ipv4_address=spec.ipv4_address)
+            }
         try:
-            container = self.client.containers.create(**spec.docker_create_kwargs())
+            container = self.client.containers.create(**kwargs)
             container.start()
         except APIError as exc:
             self.remove_container(spec.name)
@@ -149,6 +203,93 @@ class DockerRuntime:
         result = self._container(name).exec_run(command, demux=False)
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
+    # Monitoring: logs, stats, events, disk use, images, terminals ------------------------
+    def stream_logs(self, name: str, *, since: int | None = None, tail: int | str = "all"):
+        """A closable, following stream of the container's stdout and stderr.
+
+        Every line starts with Docker's RFC 3339 timestamp (nanoseconds), which is what lets
+        a reconnecting viewer resume exactly where it stopped. `close()` ends it from any
+        thread.
+        """
+        kwargs: dict = {
+            "stdout": True,
+            "stderr": True,
+            "stream": True,
+            "follow": True,
+            "timestamps": True,
+            "tail": tail,
+        }
+        if since:
+            kwargs["since"] = since
+        return self._container(name).logs(**kwargs)
+
+    def timestamped_logs(self, name: str, tail: int) -> str:
+        """The last `tail` lines, each prefixed with Docker's timestamp."""
+        try:
+            raw = self._container(name).logs(tail=tail, timestamps=True)
+        except RuntimeFailure:
+            return ""
+        return raw.decode(errors="replace")
+
+    def container_stats(self, name: str) -> dict | None:
+        """One reading of the container's cgroup counters, or None if it is not running."""
+        try:
+            container = self.client.containers.get(name)
+        except NotFound:
+            return None
+        if container.status != "running":
+            return None
+        # one_shot skips the second reading Docker otherwise waits a second for.
+        return container.stats(stream=False, one_shot=True)
+
+    def container_events(self, since: float, until: float, actions: list[str]) -> list[dict]:
+        """This Hearth's container events (die, oom, ...) between two Unix times."""
+        filters = {
+            "type": "container",
+            "label": f"{LABEL_INSTANCE}={self.instance}",
+            "event": actions,
+        }
+        stream = self.client.events(since=since, until=until, filters=filters, decode=True)
+        try:
+            return list(stream)
+        finally:
+            stream.close()
+
+    def disk_usage(self) -> dict:
+        """`docker system df`: sizes of images, containers and volumes (a slow call)."""
+        return self.client.df()
+
+    def list_images(self) -> list[dict]:
+        images = []
+        for image in self.client.images.list():
+            images.append(
+                {
+                    "id": image.short_id.removeprefix("sha256:"),
+                    "tags": image.tags,
+                    "size": int(image.attrs.get("Size", 0)),
+                    "created": image.attrs.get("Created", ""),
+                }
+            )
+        return sorted(images, key=lambda item: -item["size"])
+
+    def prune_images(self) -> dict:
+        """Remove dangling images only: a tagged image may be the next start of an app."""
+        return self.client.images.prune(filters={"dangling": True})
+
+    def open_terminal(self, name: str, command: list[str]):
+        """Start `command` in the container with a TTY; returns (exec id, raw socket)."""
+        container = self._container(name)
+        exec_id = self.client.api.exec_create(
+            container.id, command, stdin=True, tty=True, environment={"TERM": "xterm"}
+        )["Id"]
+        sock = self.client.api.exec_start(exec_id, tty=True, socket=True)
+        # docker-py wraps the socket for reads; the raw one supports send/recv both ways.
+        return exec_id, getattr(sock, "_sock", sock)
+
+    def resize_terminal(self, exec_id: str, rows: int, cols: int) -> None:
+        with contextlib.suppress(APIError):
+            self.client.api.exec_resize(exec_id, height=rows, width=cols)
+
     def _container(self, name: str):
         try:
             return self.client.containers.get(name)
@@ -191,4 +332,6 @@ class DockerRuntime:
 def get_runtime() -> DockerRuntime:
     from django.conf import settings
 
-    return DockerRuntime(settings.HEARTH_DOCKER_URL, settings.HEARTH_INSTANCE)
+    return DockerRuntime(
+        settings.HEARTH_DOCKER_URL, settings.HEARTH_INSTANCE, settings.HEARTH_APP_SUBNETS
+    )

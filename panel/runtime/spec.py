@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 DATA_PATH = "/app/data"
@@ -35,6 +37,29 @@ def app_resource_names(instance: str, app_hex_id: str) -> AppResourceNames:
     )
 
 
+# Each app network is a /27 of Hearth's pool: .1 is the gateway (the host), .2 the app, and
+# addon containers joining the network get addresses from the upper half only, so the app's
+# fixed address is never taken by a service that connected first.
+APP_SUBNET_PREFIX = 27
+
+
+def app_container_address(subnet: str | ipaddress.IPv4Network) -> str:
+    return str(ipaddress.ip_network(subnet)[2])
+
+
+def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    return list(subnet.subnets(prefixlen_diff=1))[1]
+
+
+def free_app_subnets(
+    pool: ipaddress.IPv4Network, used: list[ipaddress.IPv4Network]
+) -> Iterator[ipaddress.IPv4Network]:
+    """Subnets of the pool that overlap none in use, in order."""
+    for subnet in pool.subnets(new_prefix=APP_SUBNET_PREFIX):
+        if not any(subnet.overlaps(other) for other in used):
+            yield subnet
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     name: str
@@ -48,6 +73,7 @@ class ContainerSpec:
     labels: dict[str, str]
     cap_add: tuple[str, ...] = ()
     tmpfs: dict[str, str] = field(default_factory=dict)
+    ipv4_address: str = ""
 
     def docker_create_kwargs(self) -> dict:
         """Keyword arguments for docker-py's `containers.create`."""
@@ -104,6 +130,7 @@ def build_container_spec(
     capabilities: list[str] | tuple[str, ...] = (),
     runtime_dirs: list[str] | tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    ipv4_address: str = "",
 ) -> ContainerSpec:
     names = app_resource_names(instance, app_hex_id)
     tmpfs = {"/tmp": TMPFS_OPTIONS, "/run": TMPFS_OPTIONS}  # noqa: S108 - container paths
@@ -120,4 +147,5 @@ def build_container_spec(
         labels={LABEL_INSTANCE: instance, LABEL_APP: app_hex_id, LABEL_ROLE: "app"},
         cap_add=tuple(capabilities),
         tmpfs=tmpfs,
+        ipv4_address=ipv4_address,
     )

@@ -7,5 +7,6 @@ urlpatterns = [
     path("store/", include("apps_store.urls")),
     path("addons/", include("addons.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
+    path("", include("panel.monitoring.urls")),
     path("", include("panel.core.urls")),
 ]

@@ -16,7 +16,12 @@ import pytest
 import requests
 from django.conf import settings
 
-pytest_plugins = ["tests.fixtures_addons", "tests.fixtures_store", "tests.fixtures_domains"]
+pytest_plugins = [
+    "tests.fixtures_addons",
+    "tests.fixtures_store",
+    "tests.fixtures_domains",
+    "tests.fixtures_monitoring",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PACKAGES = Path(__file__).resolve().parent / "packages"

@@ -27,6 +27,9 @@ class AppInstance(models.Model):
     )
     error = models.TextField(blank=True)
     memory_limit = models.BigIntegerField()
+    # The last health sweep's verdict (healthy, unhealthy, down, oom, restarting); details
+    # live in panel.monitoring. On the row itself so the app list needs no extra query.
+    health = models.CharField(max_length=16, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

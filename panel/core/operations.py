@@ -21,6 +21,7 @@ from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
 from panel.core.push import push_to_groups
 from panel.core.states import CLAIMED, AppState
+from panel.monitoring.services import notify_task_failed
 from panel.proxy.nginx import ProxyError
 from panel.proxy.sites import remove_app_site, write_app_site, write_stopped_app_site
 from panel.runtime.containers import RuntimeFailure, get_runtime
@@ -252,6 +253,10 @@ def execute_task(task_id: int, worker: str = "") -> None:
             message=reason,
             actor=task.requested_by,
         )
+        try:
+            notify_task_failed(task, app, reason)
+        except Exception:  # noqa: BLE001 - an alert must not change the task's outcome
+            log.warning("could not notify admins of task %s", task.pk, exc_info=True)
 
 
 def _succeed(task: Task, app: AppInstance, final_state: AppState | None) -> None:

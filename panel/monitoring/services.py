@@ -1,0 +1,141 @@
+"""Monitoring work done by beat and by the pages: the health sweep and the System page."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from panel.core.events import record_event
+from panel.core.models import AppInstance, Event
+from panel.core.push import push_to_groups
+from panel.core.states import AppState
+from panel.monitoring import health
+from panel.monitoring.models import HealthRecord, Notification
+from panel.monitoring.notifications import notify_admins
+from panel.runtime.containers import RuntimeFailure, get_runtime
+from panel.runtime.health import probe
+from panel.runtime.spec import LABEL_APP, app_resource_names
+
+log = logging.getLogger(__name__)
+
+# Deaths and OOM kills are counted over this many seconds before each check.
+HEALTH_WINDOW = 600
+
+
+def check_all_apps_health(now: float | None = None) -> dict[str, str]:
+    """Judge every app that should be running; returns {app id hex: status}.
+
+    Only a change of verdict writes an event and notifies: an app that stays down is one
+    alert, not one a minute.
+    """
+    runtime = get_runtime()
+    now = now or time.time()
+    apps = list(AppInstance.objects.filter(state=AppState.RUNNING).select_related("domain"))
+    if not apps:
+        return {}
+    # One events query for all apps: Docker keeps the recent ones, across restarts.
+    events = runtime.container_events(now - HEALTH_WINDOW, now, ["die", "oom"])
+    deaths: dict[str, int] = {}
+    ooms: dict[str, int] = {}
+    for event in events:
+        app_hex = event.get("Actor", {}).get("Attributes", {}).get(LABEL_APP, "")
+        counts = ooms if event.get("Action") == "oom" else deaths
+        counts[app_hex] = counts.get(app_hex, 0) + 1
+    verdicts = {}
+    for app in apps:
+        verdict = check_app_health(
+            app, deaths=deaths.get(app.id.hex, 0), oom_events=ooms.get(app.id.hex, 0)
+        )
+        verdicts[app.id.hex] = verdict.status
+    return verdicts
+
+
+def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> health.Verdict:
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    status = runtime.container_status(names.container)
+    record, _ = HealthRecord.objects.get_or_create(app=app)
+    probe_status = None
+    if status.running:
+        try:
+            address = runtime.container_address(names.container, names.network)
+        except RuntimeFailure:
+            address = ""
+        if address:
+            probe_status = probe(address, app.manifest.get("httpPort", 80), _path(app))
+    seen = health.Observation(
+        exists=status.exists,
+        running=status.running,
+        docker_status=status.status,
+        oom_killed=status.oom_killed,
+        oom_events=oom_events,
+        deaths=deaths,
+        restarts_since_last_check=max(0, status.restart_count - record.restart_count)
+        if record.checked_at
+        else 0,
+        probe_status=probe_status,
+    )
+    verdict = health.judge_health(seen, _path(app))
+    changed = verdict.status != record.status
+    now = timezone.now()
+    record.status = verdict.status
+    record.detail = verdict.detail
+    record.restart_count = status.restart_count
+    record.checked_at = now
+    if changed:
+        record.changed_at = now
+    record.save()
+    if app.health != verdict.status:
+        AppInstance.objects.filter(pk=app.pk).update(health=verdict.status)
+        app.health = verdict.status
+    if changed:
+        _announce(app, verdict)
+    return verdict
+
+
+def _path(app: AppInstance) -> str:
+    return app.manifest.get("healthCheckPath", "/")
+
+
+def _announce(app: AppInstance, verdict: health.Verdict) -> None:
+    push_to_groups(
+        [f"app-{app.id.hex}"],
+        {"type": "health.update", "health": verdict.status, "detail": verdict.detail},
+    )
+    if verdict.status == health.HEALTHY:
+        previous_bad = Event.objects.filter(
+            app=app, action="health", outcome=Event.Outcome.FAILED
+        ).exists()
+        if previous_bad:
+            record_event("health", app=app, outcome=Event.Outcome.OK, message=verdict.detail)
+            notify_admins(
+                "app_recovered",
+                f"{app.title} is healthy again",
+                verdict.detail,
+                app=app,
+                level=Notification.Level.INFO,
+            )
+        return
+    record_event("health", app=app, outcome=Event.Outcome.FAILED, message=verdict.detail)
+    notify_admins(
+        f"app_{verdict.status}",
+        health.ALERT_TITLES[verdict.status].format(title=app.title),
+        verdict.detail,
+        app=app,
+        level=Notification.Level.CRITICAL,
+    )
+
+
+def notify_task_failed(task, app: AppInstance | None, reason: str) -> None:
+    """Called by the worker when a task fails: the owner hears of it without watching."""
+    label = str(app) if app is not None else task.app_label
+    notify_admins(
+        f"task_{task.kind}_failed",
+        f"{task.get_kind_display()} of {label} failed",
+        reason,
+        app=app,
+        level=Notification.Level.CRITICAL,
+    )

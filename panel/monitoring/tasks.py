@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+
+# Beat runs both every minute; each run is bounded by the number of apps (one Docker call
+# and one probe per app, all with timeouts).
+@shared_task(name="monitoring.check_health")
+def check_health() -> dict[str, str]:
+    from panel.monitoring.services import check_all_apps_health
+
+    return check_all_apps_health()
+
+
+@shared_task(name="monitoring.sample_metrics")
+def sample_metrics() -> int:
+    from panel.monitoring.metrics import sample_metrics as sample
+
+    return len(sample())

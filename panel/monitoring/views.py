@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from panel.core.access import admin_required, get_app_for_user
+from panel.monitoring import rrd
+from panel.monitoring.metrics import HOST_SERIES, app_series, chart_data
+from panel.monitoring.models import Notification
+from panel.monitoring.notifications import mark_read
+from panel.monitoring.system import system_overview
+from panel.runtime.containers import get_runtime
+from panel.runtime.spec import app_resource_names
+
+DEFAULT_DOWNLOAD_LINES = 1000
+MAX_DOWNLOAD_LINES = 100_000
+
+
+def _resolution(request: HttpRequest) -> rrd.Resolution:
+    try:
+        return rrd.BY_NAME[request.GET.get("range", "6h")]
+    except KeyError:
+        raise Http404("Unknown range; use 6h, 24h or 7d.") from None
+
+
+@require_GET
+@admin_required
+def app_logs(request: HttpRequest, app_id) -> HttpResponse:
+    """The log page: the last lines rendered here (no JavaScript needed), then live."""
+    app = get_app_for_user(request, app_id)
+    container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    text = get_runtime().container_logs(container, tail=200)
+    return render(request, "monitoring/app_logs.html", {"app": app, "text": text})
+
+
+@require_GET
+@admin_required
+def app_logs_download(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    try:
+        lines = int(request.GET.get("lines", DEFAULT_DOWNLOAD_LINES))
+    except ValueError:
+        lines = DEFAULT_DOWNLOAD_LINES
+    lines = max(1, min(lines, MAX_DOWNLOAD_LINES))
+    container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    response = HttpResponse(
+        get_runtime().timestamped_logs(container, tail=lines), content_type="text/plain"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{app.subdomain}-last-{lines}.log"'
+    return response
+
+
+@require_GET
+@admin_required
+def app_metrics(request: HttpRequest, app_id) -> JsonResponse:
+    app = get_app_for_user(request, app_id)
+    return JsonResponse(chart_data(app_series(app.id.hex), _resolution(request)))
+
+
+@require_GET
+@admin_required
+def app_graphs(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    return render(
+        request,
+        "monitoring/app_graphs.html",
+        {"app": app, "range": _resolution(request).name, "ranges": rrd.BY_NAME},
+    )
+
+
+@require_GET
+@admin_required
+def host_metrics(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(chart_data(HOST_SERIES, _resolution(request)))
+
+
+@require_GET
+@admin_required
+def system(request: HttpRequest) -> HttpResponse:
+    context = system_overview()
+    context.update(range=_resolution(request).name, ranges=rrd.BY_NAME)
+    return render(request, "monitoring/system.html", context)
+
+
+@require_POST
+@admin_required
+def clean_images(request: HttpRequest) -> HttpResponse:
+    result = get_runtime().prune_images()
+    removed = len(result.get("ImagesDeleted") or [])
+    freed = int(result.get("SpaceReclaimed") or 0)
+    messages.success(request, f"Removed {removed} unused image layer(s), freed {freed} bytes.")
+    return redirect("monitoring:system")
+
+
+@require_GET
+@admin_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    notes = Notification.objects.filter(user=request.user).select_related("app")[:100]
+    return render(request, "monitoring/notifications.html", {"notifications": notes})
+
+
+@require_POST
+@admin_required
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("id", "")
+    mark_read(request.user, int(raw) if raw.isdigit() else None)
+    return redirect("monitoring:notifications")
+
+
+@require_GET
+@admin_required
+def app_terminal(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    return render(request, "monitoring/terminal.html", {"app": app})

@@ -1,0 +1,189 @@
+/* Hearth's live pages: websockets push what the server pages show, so nothing needs a reload.
+ * Every element enhanced here also works without JavaScript: progress and task pages poll
+ * (htmx) or refresh, the log has a page of its own and a download. */
+(function () {
+  "use strict";
+
+  function wsUrl(path) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  }
+
+  /* A socket that opens again after a drop, with backoff. `path` is called at each (re)open
+   * so the URL can carry where the last one stopped. */
+  function keepOpen(path, handlers) {
+    let delay = 500, socket = null, stopped = false;
+    function open() {
+      socket = new WebSocket(wsUrl(path()));
+      socket.binaryType = "arraybuffer";
+      socket.onopen = function () { delay = 500; if (handlers.open) handlers.open(socket); };
+      socket.onmessage = function (event) { handlers.message(JSON.parse(event.data), socket); };
+      socket.onclose = function (event) {
+        if (handlers.close) handlers.close(event);
+        if (stopped || event.code === 4403) return;  // refused: asking again will not help
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 10000);
+      };
+    }
+    open();
+    return {
+      get live() { return socket !== null && socket.readyState === WebSocket.OPEN; },
+      close() { stopped = true; if (socket) socket.close(); },
+      socket() { return socket; },
+    };
+  }
+  window.hearthKeepOpen = keepOpen;
+
+  /* Polling stands down for an element whose socket is open; it resumes if the socket drops. */
+  const liveElements = new Map();
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail && event.detail.elt;
+    const conn = elt && liveElements.get(elt.id);
+    if (conn && conn.live && event.detail.requestConfig && event.detail.requestConfig.verb === "get") {
+      event.preventDefault();
+    }
+  });
+
+  async function replaceFragment(id, url) {
+    const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    const redirect = response.headers.get("HX-Redirect");
+    if (redirect) { location.href = redirect; return; }
+    const holder = document.createElement("div");
+    holder.innerHTML = (await response.text()).trim();
+    const fresh = holder.querySelector("#" + id);
+    const current = document.getElementById(id);
+    if (fresh && current) {
+      current.replaceWith(fresh);
+      if (window.htmx) window.htmx.process(fresh);
+    }
+  }
+
+  // App page: task progress and health -------------------------------------------------
+  function liveAppStatus(section) {
+    const url = section.dataset.progressUrl;
+    const refresh = function () { return replaceFragment("app-status", url); };
+    const conn = keepOpen(function () { return section.dataset.ws; }, {
+      open: refresh,  // catch up with whatever happened before the socket was open
+      message: function (msg) {
+        if (msg.health !== undefined) {
+          const badge = document.getElementById("app-health");
+          if (badge) { badge.textContent = msg.health; badge.className = "health health-" + msg.health; }
+          return;
+        }
+        const bar = document.getElementById("task-progress");
+        if (bar && msg.percent !== undefined) {
+          bar.value = msg.percent;
+          bar.textContent = msg.percent + "%";
+          const percent = document.querySelector("#app-status .percent");
+          if (percent) percent.textContent = msg.percent + "%";
+          const label = document.querySelector("#app-status label[for=task-progress]");
+          if (label && msg.message) label.textContent = label.textContent.split(":")[0] + ": " + msg.message;
+        }
+        if (!bar || msg.state === "succeeded" || msg.state === "failed") refresh();
+      },
+    });
+    liveElements.set("app-status", conn);
+  }
+
+  // Task page: state, percent and the log, resumed from the last offset -----------------
+  function liveTask(section) {
+    let offset = parseInt(section.dataset.offset || "0", 10);
+    const log = section.querySelector(".log");
+    const conn = keepOpen(function () { return section.dataset.ws + "?offset=" + offset; }, {
+      message: function (msg) {
+        if (msg.log) log.textContent += msg.log;
+        offset = msg.offset;
+        const bar = section.querySelector("progress");
+        if (bar) { bar.value = msg.percent; bar.textContent = msg.percent + "%"; }
+        const state = section.querySelector(".task-state");
+        if (state) state.textContent = msg.state + " · " + msg.percent + "%";
+        if (msg.error) {
+          const error = section.querySelector(".task-error");
+          if (error) { error.textContent = msg.error; error.hidden = false; }
+        }
+        if (!msg.active) {
+          section.removeAttribute("hx-trigger");
+          conn.close();
+        }
+      },
+    });
+    liveElements.set(section.id, conn);
+  }
+
+  // App log: follow/pause, filter, resume after a drop from the last line's timestamp ----
+  const MAX_LINES = 5000;
+  function liveLog(box) {
+    const view = box.querySelector(".log");
+    const followButton = box.querySelector("[data-log-follow]");
+    const filterInput = box.querySelector("[data-log-filter]");
+    const status = box.querySelector(".log-status");
+    let lastTs = "", following = true, filter = "";
+    const held = [];
+
+    function matches(text) { return !filter || text.toLowerCase().indexOf(filter) !== -1; }
+    function show(rows) {
+      const fragment = document.createDocumentFragment();
+      rows.forEach(function (row) { fragment.appendChild(row); });
+      view.appendChild(fragment);
+      while (view.childElementCount > MAX_LINES) view.removeChild(view.firstElementChild);
+      view.scrollTop = view.scrollHeight;
+    }
+    function row(line) {
+      const div = document.createElement("div");
+      div.className = "line";
+      div.dataset.ts = line.ts;
+      div.title = line.ts;
+      div.textContent = line.text;
+      div.hidden = !matches(line.text);
+      return div;
+    }
+    keepOpen(function () {
+      return box.dataset.ws + (lastTs ? "?after=" + encodeURIComponent(lastTs) : "");
+    }, {
+      open: function () { if (status) status.textContent = "live"; },
+      close: function () { if (status) status.textContent = "reconnecting…"; },
+      message: function (msg) {
+        if (msg.status && status) { status.textContent = msg.status; return; }
+        if (!msg.lines) return;
+        const rows = msg.lines.map(function (line) { if (line.ts) lastTs = line.ts; return row(line); });
+        if (following) show(rows);
+        else {
+          Array.prototype.push.apply(held, rows);
+          followButton.textContent = "Follow (" + held.length + " new)";
+        }
+      },
+    });
+    if (followButton) followButton.addEventListener("click", function () {
+      following = !following;
+      followButton.setAttribute("aria-pressed", String(following));
+      followButton.textContent = following ? "Pause" : "Follow";
+      if (following) show(held.splice(0));
+    });
+    if (filterInput) filterInput.addEventListener("input", function () {
+      filter = filterInput.value.toLowerCase();
+      view.querySelectorAll(".line").forEach(function (line) { line.hidden = !matches(line.textContent); });
+    });
+  }
+
+  // Top bar: the unread count ---------------------------------------------------------
+  function liveBadge(link) {
+    keepOpen(function () { return link.dataset.ws; }, {
+      message: function (msg) {
+        const badge = link.querySelector(".badge");
+        badge.textContent = msg.unread;
+        badge.hidden = !msg.unread;
+      },
+    });
+  }
+
+  function start() {
+    const status = document.getElementById("app-status");
+    if (status && status.dataset.ws) liveAppStatus(status);
+    const task = document.getElementById("task-live");
+    if (task && task.dataset.ws && task.dataset.active === "true") liveTask(task);
+    document.querySelectorAll("[data-live-log]").forEach(liveLog);
+    const badge = document.getElementById("notification-link");
+    if (badge && badge.dataset.ws) liveBadge(badge);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,19 @@
+/* The web terminal: xterm.js (from npm) on a websocket to `docker exec` with a TTY. */
+(function () {
+  "use strict";
+  const box = document.getElementById("terminal");
+  if (!box) return;
+  const term = new Terminal({ cursorBlink: true, fontSize: 14 });
+  term.open(box);
+  const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + box.dataset.ws);
+  socket.binaryType = "arraybuffer";
+  socket.onmessage = function (event) {
+    term.write(typeof event.data === "string" ? event.data : new Uint8Array(event.data));
+  };
+  socket.onclose = function () { term.write("\r\n[session closed]\r\n"); };
+  socket.onopen = function () {
+    socket.send(JSON.stringify({ resize: [term.rows, term.cols] }));
+    term.focus();
+  };
+  term.onData(function (data) { if (socket.readyState === WebSocket.OPEN) socket.send(data); });
+})();

@@ -108,3 +108,35 @@ def test_reconcile_restores_a_lost_server_block_and_removes_orphans(
     report = reconcile_apps()
     assert str(app) in report.restarted
     wait_for_task(request_app_action(app, "uninstall").pk)
+
+
+def test_installs_use_a_network_made_ahead_of_time_and_reconcile_keeps_spares(
+    worker, publish, domain, docker_runtime
+):
+    from panel.core.spare_networks import prepare_spare_networks, spare_app_ids
+
+    prepare_spare_networks(1)
+    (spare,) = spare_app_ids()
+    app = installed(publish, domain, "spare")
+    assert app.id.hex == spare  # the install took the spare id, and with it its network
+    assert spare not in spare_app_ids()
+
+    orphan = app_resource_names(settings.HEARTH_INSTANCE, "d" * 32)
+    docker_runtime.ensure_network(orphan, "d" * 32)
+    _wait_for_spare()
+    report = reconcile_apps()
+    assert orphan.network in report.removed_networks
+    assert not any(app.id.hex in name for name in report.removed_networks)
+    assert all(s not in "".join(report.removed_networks) for s in spare_app_ids())
+    wait_for_task(request_app_action(app, "uninstall").pk)
+
+
+def _wait_for_spare(timeout: float = 30) -> None:
+    import time
+
+    from panel.core.spare_networks import spare_app_ids
+
+    deadline = time.monotonic() + timeout
+    while not spare_app_ids():
+        assert time.monotonic() < deadline, "the worker made no new spare network"
+        time.sleep(0.1)

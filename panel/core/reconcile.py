@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from panel.core.models import AppInstance
+from panel.core.spare_networks import spare_app_ids
 from panel.core.states import AppState
 from panel.proxy.nginx import get_nginx
 from panel.proxy.sites import app_site_name, write_app_site, write_stopped_app_site
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 class ReconcileReport:
     removed_containers: list[str] = field(default_factory=list)
     removed_sites: list[str] = field(default_factory=list)
+    removed_networks: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
     rewritten_sites: list[str] = field(default_factory=list)
     kept_volumes: list[str] = field(default_factory=list)
@@ -44,6 +46,11 @@ def reconcile_apps() -> ReconcileReport:
         if app_hex not in apps:
             runtime.remove_container(name)
             report.removed_containers.append(name)
+    # Networks made for apps that are gone; spare ones wait for the next install.
+    spare = spare_app_ids()
+    for name, app_hex in runtime.app_networks().items():
+        if app_hex not in apps and app_hex not in spare and runtime.remove_network(name):
+            report.removed_networks.append(name)
     # Orphan volumes may hold the only copy of someone's data: report them, never delete.
     wanted_volumes = {app_resource_names(settings.HEARTH_INSTANCE, h).volume for h in apps}
     report.kept_volumes = [v for v in actual.volumes if v not in wanted_volumes]

@@ -7,6 +7,7 @@ the Task row in one transaction, and hands the work to a worker only once that c
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,6 +17,7 @@ from apps_store.models import Release
 from apps_store.services import release_problem
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
+from panel.core.spare_networks import return_spare_app_id, take_spare_app_id
 from panel.core.states import ACTION_STATES, AppState, IllegalTransition
 from panel.domains.models import Domain
 
@@ -75,9 +77,11 @@ def install_app(
     problem = release_problem(release)
     if problem:
         raise ActionRejected({"release": problem})
+    app_id = take_spare_app_id()
     try:
         with transaction.atomic():
             app = AppInstance.objects.create(
+                id=app_id or uuid.uuid4(),
                 store_app_id=manifest.id,
                 title=manifest.title,
                 version=manifest.version,
@@ -99,6 +103,8 @@ def install_app(
             )
             _enqueue(task)
     except IntegrityError:
+        if app_id is not None:
+            return_spare_app_id(app_id)
         # Two installs raced for the same location; the unique constraint picked one.
         raise ActionRejected(
             {"subdomain": f"{subdomain}.{domain.name} is already used by another app."}

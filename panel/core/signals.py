@@ -14,3 +14,7 @@ def fail_tasks_left_running(sender=None, **kwargs) -> None:
     count = recover_interrupted_tasks(sender.hostname)
     if count:
         log.warning("marked %d task(s) left running by a previous worker as failed", count)
+
+    from panel.core.tasks import prepare_spare_networks_task
+
+    prepare_spare_networks_task.delay()

@@ -315,6 +315,22 @@ class DockerRuntime:
             volumes=sorted(v.name for v in self.client.volumes.list(filters=filters)),
         )
 
+    def app_networks(self) -> dict[str, str]:
+        """The app networks of this Hearth: network name -> the app id it was made for."""
+        filters = {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_ROLE}=network"]}
+        return {
+            n.name: n.attrs["Labels"].get(LABEL_APP, "")
+            for n in self.client.networks.list(filters=filters)
+        }
+
+    def remove_network(self, name: str) -> bool:
+        """Remove a network; False when it is gone already or still has containers on it."""
+        try:
+            self.client.networks.get(name).remove()
+        except (NotFound, APIError):
+            return False
+        return True
+
     def remove_app(self, app_hex_id: str) -> AppResources:
         """Remove every container, network and volume labelled with the app; return what went."""
         filters = self._filters(app_hex_id)

@@ -45,6 +45,8 @@ HEARTH_DOCKER_URL = env_str("HEARTH_DOCKER_URL", "unix:///var/run/docker.sock")
 # Private range carved into one /27 per app network (fixed app addresses, see runtime.spec);
 # outside Docker's default pools (172.17-31.0.0/16, 192.168.0.0/16).
 HEARTH_APP_SUBNETS = env_str("HEARTH_APP_SUBNETS", "172.16.0.0/16")
+# App networks created ahead of the installs that will use them (see core.spare_networks).
+HEARTH_SPARE_NETWORKS = env_int("HEARTH_SPARE_NETWORKS", 1)
 
 HEARTH_NGINX_BINARY = env_str("HEARTH_NGINX_BINARY", "/usr/sbin/nginx")
 HEARTH_NGINX_DIR = Path(env_str("HEARTH_NGINX_DIR", str(HEARTH_HOME / "nginx")))
@@ -166,6 +168,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile": {"task": "core.reconcile", "schedule": 60.0},
+    "spare-networks": {"task": "core.prepare_spare_networks", "schedule": 600.0},
     # Syncs every configured store, then marks installed apps that have a newer release.
     "store-sync": {"task": "apps_store.sync_stores", "schedule": 4 * 3600.0},
     # Every minute: the scheduler addon runs the cron jobs due in it (once per job and minute).

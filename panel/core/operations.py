@@ -21,6 +21,13 @@ from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
 from panel.core.push import push_to_groups
 from panel.core.states import CLAIMED, AppState
+from panel.domains.services import (
+    DnsStepFailed,
+    create_app_records,
+    ensure_app_certificate,
+    release_app_names,
+    remove_app_records,
+)
 from panel.monitoring.services import notify_task_failed
 from panel.proxy.nginx import ProxyError
 from panel.proxy.sites import remove_app_site, write_app_site, write_stopped_app_site
@@ -149,13 +156,38 @@ def install(app: AppInstance, progress: TaskProgress) -> AppState:
     progress.step(55, f"Starting the container at {address}, routing {app.fqdn} to it")
     # The app's address is known before its container exists, so nginx is reloaded while
     # Docker starts the container instead of after.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        routing = pool.submit(write_app_site, app, address)
-        runtime.run_container(_spec(app, address))
-        progress.step(75, f"Container started; waiting for {path}")
-        _wait_healthy(app, address, progress)
-        routing.result()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            routing = pool.submit(write_app_site, app, address)
+            runtime.run_container(_spec(app, address))
+            # DNS and the certificate overlap the app's start-up; HTTP-01 is answered on port
+            # 80 by the site just written (or nginx's default server).
+            progress.step(60, f"Creating the DNS record for {app.fqdn}")
+            for note in _dns_step(create_app_records, app):
+                progress.step(62, note)
+            progress.step(65, f"Certificate for {app.fqdn} (if its domain uses TLS)")
+            certificate = _dns_step(ensure_app_certificate, app)
+            routing.result()
+            if certificate is not None:
+                progress.step(70, f"Serving {app.fqdn} over HTTPS")
+                write_app_site(app, address)
+            progress.step(75, f"Container started; waiting for {path}")
+            _wait_healthy(app, address, progress)
+    except Exception:
+        # A failed install leaves no record behind; a retry creates it again.
+        try:
+            remove_app_records(app)
+        except DnsStepFailed as exc:
+            log.warning("undoing the DNS record of %s: %s", app, exc)
+        raise
     return AppState.RUNNING
+
+
+def _dns_step(function, app: AppInstance):
+    try:
+        return function(app)
+    except DnsStepFailed as exc:
+        raise StepFailed(str(exc)) from None
 
 
 def start(app: AppInstance, progress: TaskProgress) -> AppState:
@@ -197,6 +229,8 @@ def uninstall(app: AppInstance, progress: TaskProgress) -> None:
     teardown_app_addons(app, progress)
     progress.step(50, "Removing the container, its data volume and its network")
     removed = get_runtime().remove_app(app.id.hex)
+    progress.step(70, f"Removing the DNS record and certificate of {app.fqdn}")
+    _dns_step(release_app_names, app)
     progress.step(
         90,
         f"Removed {len(removed.containers)} container(s), "

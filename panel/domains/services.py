@@ -1,11 +1,423 @@
+"""Domains, their DNS records and certificates, in Hearth's terms.
+
+The dashboard, the worker's install/uninstall steps and the renewal job call these. DNS goes
+through the domain's provider (panel.domains.providers), certificates through the ACME
+client (panel.domains.issuance), and nginx only through panel.proxy.
+"""
+
 from __future__ import annotations
 
-from django.conf import settings
+import datetime
+import logging
+from pathlib import Path
 
-from panel.domains.models import Domain
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from panel.domains.certificates import (
+    CertificateProblem,
+    check_certificate,
+    describe,
+    name_is_covered,
+)
+from panel.domains.issuance import (
+    AcmeSettings,
+    DnsSolver,
+    HttpSolver,
+    IssuanceError,
+    issue_certificate,
+)
+from panel.domains.models import DOMAIN_NAME_VALIDATOR, Certificate, Domain, TlsMode
+from panel.domains.providers import PROVIDERS, DnsProvider, ProviderError, Record, get_provider
+from panel.proxy.nginx import ProxyError, get_nginx
+from panel.proxy.render import TlsFiles
+
+log = logging.getLogger(__name__)
+
+# Modes that prove control through TXT records, so they need a provider that writes DNS.
+DNS01_MODES = {TlsMode.ACME_DNS, TlsMode.ACME_WILDCARD}
+
+
+class DomainRejected(Exception):
+    """A domain request cannot be carried out; `errors` maps form fields to what to fix."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+
+
+class DnsStepFailed(Exception):
+    """A DNS record or certificate step failed; the message names the record and why."""
 
 
 def ensure_default_domain() -> Domain:
     """A fresh Hearth serves on one domain (`localhost` unless HEARTH_DOMAIN says otherwise)."""
     domain, _ = Domain.objects.get_or_create(name=settings.HEARTH_DEFAULT_DOMAIN)
     return domain
+
+
+def domain_provider(domain: Domain) -> DnsProvider:
+    return get_provider(domain.provider, domain.name, domain.provider_config)
+
+
+# Adding and removing domains -------------------------------------------------------------
+def add_domain(
+    *,
+    name: str,
+    provider: str,
+    provider_config: dict[str, str] | None = None,
+    tls_mode: str = TlsMode.OFF,
+    ipv4: str | None = None,
+    ipv6: str | None = None,
+) -> Domain:
+    """Check everything (the provider's credentials against the real service too) before
+    anything is stored; on any problem raise DomainRejected with field errors."""
+    name = (name or "").strip().lower().rstrip(".")
+    config = {k: str(v).strip() for k, v in (provider_config or {}).items() if v is not None}
+    errors: dict[str, str] = {}
+    try:
+        DOMAIN_NAME_VALIDATOR(name)
+        if "." not in name and name != "localhost":
+            raise ValidationError("Enter a full domain name, such as example.com.")
+    except ValidationError as exc:
+        errors["name"] = " ".join(exc.messages)
+    if "name" not in errors and Domain.objects.filter(name=name).exists():
+        errors["name"] = f"{name} is already one of your domains."
+    if provider not in PROVIDERS:
+        errors["provider"] = "Choose one of the DNS providers."
+    if tls_mode not in TlsMode.values:
+        errors["tls_mode"] = "Choose one of the certificate options."
+    elif provider in PROVIDERS and tls_mode in DNS01_MODES and not PROVIDERS[provider].automatic:
+        errors["tls_mode"] = (
+            f"{TlsMode(tls_mode).label} needs a DNS provider Hearth can write TXT records "
+            "with (RFC 2136 or Route 53)."
+        )
+    if provider in PROVIDERS:
+        errors.update(PROVIDERS[provider].config_errors(config))
+    if not errors:
+        try:
+            get_provider(provider, name, config).verify()
+        except ProviderError as exc:
+            errors[exc.field or "provider"] = str(exc)
+    if errors:
+        raise DomainRejected(errors)
+    try:
+        with transaction.atomic():
+            return Domain.objects.create(
+                name=name,
+                provider=provider,
+                provider_config=config,
+                tls_mode=tls_mode,
+                ipv4=ipv4 or None,
+                ipv6=ipv6 or None,
+            )
+    except IntegrityError:
+        raise DomainRejected({"name": f"{name} is already one of your domains."}) from None
+
+
+def remove_domain(domain: Domain) -> None:
+    if domain.apps.exists():
+        raise DomainRejected(
+            {"domain": f"Apps still live on {domain.name}; move or uninstall them first."}
+        )
+    domain.delete()
+
+
+# App records ---------------------------------------------------------------------------
+def app_records(app) -> list[Record]:
+    """The records that make the app's name reach this server."""
+    ipv4 = app.domain.ipv4 or settings.HEARTH_PUBLIC_IPV4
+    ipv6 = app.domain.ipv6 or settings.HEARTH_PUBLIC_IPV6
+    records = []
+    if ipv4:
+        records.append(Record(app.fqdn, "A", (ipv4,)))
+    if ipv6:
+        records.append(Record(app.fqdn, "AAAA", (ipv6,)))
+    return records
+
+
+def create_app_records(app) -> list[str]:
+    """Create the app's A/AAAA records; return notes for the task log.
+
+    All or nothing: if the second record fails, the first is removed again.
+    """
+    provider = domain_provider(app.domain)
+    records = app_records(app)
+    if not provider.automatic:
+        notes = [provider.instructions(r) for r in records]
+        check = getattr(provider, "check", None)
+        for record in records if check else []:
+            found = check(record)
+            if found is not None:
+                notes.append(f"{record.name} {record.rtype} is not there yet (DNS says: {found})")
+        return [note for note in notes if note]
+    done: list[Record] = []
+    for record in records:
+        try:
+            provider.set_record(record)
+        except ProviderError as exc:
+            for earlier in done:
+                _quietly_delete(provider, earlier)
+            raise DnsStepFailed(f"DNS record {record} could not be created: {exc}") from None
+        done.append(record)
+    return [f"DNS record {record} created" for record in done]
+
+
+def _quietly_delete(provider: DnsProvider, record: Record) -> None:
+    try:
+        provider.delete_record(record.name, record.rtype)
+    except ProviderError as exc:
+        log.warning("could not remove %s while undoing: %s", record, exc)
+
+
+def remove_app_records(app) -> None:
+    provider = domain_provider(app.domain)
+    if not provider.automatic:
+        return
+    for rtype in ("A", "AAAA"):
+        try:
+            provider.delete_record(app.fqdn, rtype)
+        except ProviderError as exc:
+            raise DnsStepFailed(
+                f"DNS record {app.fqdn} {rtype} could not be removed: {exc}"
+            ) from None
+
+
+def release_app_names(app) -> None:
+    """On uninstall: the app's DNS records, then its own certificate (row and files)."""
+    remove_app_records(app)
+    for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
+        remove_certificate_files(certificate)
+        certificate.delete()
+
+
+# Certificates --------------------------------------------------------------------------
+def acme_settings() -> AcmeSettings:
+    return AcmeSettings(
+        directory=settings.HEARTH_ACME_DIRECTORY,
+        ca_bundle=settings.HEARTH_ACME_CA_BUNDLE,
+        account_folder=Path(settings.HEARTH_HOME) / "acme",
+        email=settings.HEARTH_ACME_EMAIL,
+    )
+
+
+def certificate_for_app(app) -> Certificate | None:
+    """The app's own certificate, else its domain's if that covers the app's name."""
+    own = Certificate.objects.filter(app_id=app.pk).first()
+    if own is not None:
+        return own
+    shared = Certificate.objects.filter(domain_id=app.domain_id, app__isnull=True).first()
+    if shared is not None and name_is_covered(app.fqdn, shared.names):
+        return shared
+    return None
+
+
+def _paths(certificate: Certificate) -> tuple[Path, Path]:
+    folder = Path(get_nginx().layout.certs)
+    return folder / f"{certificate.file_stem}.crt", folder / f"{certificate.file_stem}.key"
+
+
+def tls_files(certificate: Certificate) -> TlsFiles:
+    """Where nginx reads the pair; (re)written here when missing or stale."""
+    cert_path, key_path = _paths(certificate)
+    for path, content in ((key_path, certificate.key_pem), (cert_path, certificate.fullchain_pem)):
+        if not path.exists() or path.read_text() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(content)
+    return TlsFiles(certificate=str(cert_path), key=str(key_path))
+
+
+def app_tls_files(app) -> TlsFiles | None:
+    certificate = certificate_for_app(app)
+    return tls_files(certificate) if certificate is not None else None
+
+
+def _install_files(certificate: Certificate, fullchain_pem: str, key_pem: str) -> None:
+    cert_path, key_path = _paths(certificate)
+    get_nginx().replace_files({cert_path: fullchain_pem.encode(), key_path: key_pem.encode()})
+
+
+def remove_certificate_files(certificate: Certificate) -> None:
+    for path in _paths(certificate):
+        path.unlink(missing_ok=True)
+
+
+def is_due(certificate: Certificate, now: datetime.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return certificate.not_after - datetime.timedelta(days=settings.HEARTH_CERT_RENEW_DAYS) <= now
+
+
+def _solver(domain: Domain, names: list[str]) -> HttpSolver | DnsSolver:
+    if domain.tls_mode in DNS01_MODES or any(n.startswith("*.") for n in names):
+        return DnsSolver(domain_provider(domain))
+    return HttpSolver(Path(get_nginx().layout.acme_challenges))
+
+
+def _issue(domain: Domain, names: list[str]):
+    try:
+        return issue_certificate(names, _solver(domain, names), acme_settings())
+    except IssuanceError as exc:
+        raise DnsStepFailed(f"certificate for {', '.join(names)}: {exc}") from None
+
+
+def obtain_certificate(domain: Domain, app=None) -> Certificate:
+    """Issue a certificate (the domain's wildcard when app is None, else the app's own),
+    install its files and store it."""
+    names = [app.fqdn] if app is not None else [domain.name, f"*.{domain.name}"]
+    issued = _issue(domain, names)
+    info = describe(issued.fullchain_pem)
+    certificate, _ = Certificate.objects.update_or_create(
+        domain=domain,
+        app=app,
+        defaults={
+            "source": Certificate.Source.ACME,
+            "names": info.names,
+            "fullchain_pem": issued.fullchain_pem,
+            "key_pem": issued.key_pem,
+            "not_before": info.not_before,
+            "not_after": info.not_after,
+            "renew_failures": 0,
+            "next_renewal_attempt": None,
+            "last_error": "",
+        },
+    )
+    _install_files(certificate, issued.fullchain_pem, issued.key_pem)
+    return certificate
+
+
+def ensure_app_certificate(app) -> Certificate | None:
+    """The certificate the app should be served with, issued now if the domain's TLS mode
+    asks for one and there is none yet. None means plain HTTP."""
+    domain = app.domain
+    existing = certificate_for_app(app)
+    if domain.tls_mode in (TlsMode.OFF, TlsMode.CUSTOM) or existing is not None:
+        return existing
+    if domain.tls_mode == TlsMode.ACME_WILDCARD:
+        return obtain_certificate(domain)
+    return obtain_certificate(domain, app)
+
+
+def upload_certificate(
+    *, domain: Domain, fullchain_pem: str, key_pem: str, app=None
+) -> Certificate:
+    """Store an uploaded certificate for the domain (it must cover *.domain or the domain)
+    or for one app (it must cover the app's name); DomainRejected says what is wrong."""
+    fullchain_pem = (fullchain_pem or "").strip() + "\n"
+    key_pem = (key_pem or "").strip() + "\n"
+    names = [app.fqdn] if app is not None else [f"*.{domain.name}"]
+    try:
+        info = check_certificate(fullchain_pem, key_pem, names, timezone.now())
+    except CertificateProblem as exc:
+        raise DomainRejected(exc.errors) from None
+    with transaction.atomic():
+        certificate, _ = Certificate.objects.update_or_create(
+            domain=domain,
+            app=app,
+            defaults={
+                "source": Certificate.Source.CUSTOM,
+                "names": info.names,
+                "fullchain_pem": fullchain_pem,
+                "key_pem": key_pem,
+                "not_before": info.not_before,
+                "not_after": info.not_after,
+                "renew_failures": 0,
+                "next_renewal_attempt": None,
+                "last_error": "",
+            },
+        )
+        try:
+            _install_files(certificate, fullchain_pem, key_pem)
+        except ProxyError as exc:
+            raise DomainRejected({"certificate": str(exc)}) from None
+    return certificate
+
+
+# Renewal -------------------------------------------------------------------------------
+def renewal_backoff(failures: int) -> datetime.timedelta:
+    """1 h, 2 h, 4 h … capped at a day: a CA outage is not hammered, a fix is picked up soon."""
+    return datetime.timedelta(hours=min(2 ** max(failures - 1, 0), 24))
+
+
+def renew_certificate(certificate: Certificate) -> None:
+    """Issue again for the same names; the old pair serves until nginx reloads the new one."""
+    issued = _issue(certificate.domain, list(certificate.names))
+    info = describe(issued.fullchain_pem)
+    try:
+        _install_files(certificate, issued.fullchain_pem, issued.key_pem)
+    except ProxyError as exc:
+        raise DnsStepFailed(str(exc)) from None
+    Certificate.objects.filter(pk=certificate.pk).update(
+        fullchain_pem=issued.fullchain_pem,
+        key_pem=issued.key_pem,
+        names=info.names,
+        not_before=info.not_before,
+        not_after=info.not_after,
+        renew_failures=0,
+        next_renewal_attempt=None,
+        last_error="",
+        updated_at=timezone.now(),
+    )
+
+
+def renew_due_certificates(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Renew every ACME certificate within HEARTH_CERT_RENEW_DAYS of expiry whose back-off
+    has passed; a failure is recorded, backed off, logged as an event and mailed to admins."""
+    from django.db.models import Q
+
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(days=settings.HEARTH_CERT_RENEW_DAYS)
+    due = Certificate.objects.select_related("domain", "app").filter(
+        Q(next_renewal_attempt__isnull=True) | Q(next_renewal_attempt__lte=now),
+        source=Certificate.Source.ACME,
+        not_after__lte=horizon,
+    )
+    counts = {"renewed": 0, "failed": 0}
+    for certificate in due:
+        label = ", ".join(certificate.names)
+        try:
+            renew_certificate(certificate)
+        except DnsStepFailed as exc:
+            failures = certificate.renew_failures + 1
+            Certificate.objects.filter(pk=certificate.pk).update(
+                renew_failures=failures,
+                next_renewal_attempt=now + renewal_backoff(failures),
+                last_error=str(exc)[:5000],
+            )
+            message = f"Renewing the certificate for {label} failed (attempt {failures}): {exc}"
+            record_event(
+                "certificate_renewal",
+                app=certificate.app,
+                app_label=label,
+                outcome=Event.Outcome.FAILED,
+                message=message,
+            )
+            _alert_admins(f"Hearth: certificate renewal failed for {label}", message)
+            counts["failed"] += 1
+        else:
+            record_event(
+                "certificate_renewal",
+                app=certificate.app,
+                app_label=label,
+                message=f"Renewed the certificate for {label}",
+            )
+            counts["renewed"] += 1
+    return counts
+
+
+def _alert_admins(subject: str, message: str) -> None:
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_active=True, is_superuser=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(subject, message, None, recipients, fail_silently=True)

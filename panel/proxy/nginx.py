@@ -37,8 +37,10 @@ class Nginx:
         return self._pid() is not None
 
     def _write_main_config(self) -> None:
-        for sub in ("sites", "logs", "tmp"):
+        for sub in ("sites", "logs", "tmp", "certs", "acme-challenge"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        # Private keys live under certs/; only root (nginx's master) reads them.
+        (self.directory / "certs").chmod(0o700)
         self.main_config.write_text(render_main_config(self.layout))
 
     def ensure_running(self) -> None:
@@ -122,6 +124,27 @@ class Nginx:
             raise ProxyError(f"nginx rejected the configuration for {name}: {exc}") from None
         self.reload()
 
+    def replace_files(self, files: dict[Path, bytes]) -> None:
+        """Swap in new files (certificates and keys) and reload; if `nginx -t` rejects them,
+        the old files come back, so whatever served before keeps serving."""
+        previous = {path: path.read_bytes() if path.exists() else None for path in files}
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.touch(mode=0o600)
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        try:
+            self.test()
+        except ProxyError as exc:
+            for path, content in previous.items():
+                if content is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_bytes(content)
+            raise ProxyError(f"nginx rejected the new files: {exc}") from None
+        self.reload()
+
     def remove_site(self, name: str) -> None:
         path = self.site_path(name)
         if path.exists():
@@ -137,6 +160,8 @@ def get_nginx() -> Nginx:
     from django.conf import settings
 
     layout = NginxLayout(
-        directory=str(settings.HEARTH_NGINX_DIR), listen=settings.HEARTH_HTTP_LISTEN
+        directory=str(settings.HEARTH_NGINX_DIR),
+        listen=settings.HEARTH_HTTP_LISTEN,
+        tls_listen=settings.HEARTH_HTTPS_LISTEN,
     )
     return Nginx(settings.HEARTH_NGINX_BINARY, layout)

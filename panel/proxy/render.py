@@ -20,15 +20,94 @@ PROXY_HEADERS = """\
         proxy_send_timeout 3600s;"""
 
 
+# Mozilla's "intermediate" profile (TLS 1.2 and 1.3, forward-secret AEAD ciphers only). The
+# DHE suites are left out: they need a dhparam file and add nothing for current clients.
+TLS_SETTINGS = """\
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:HearthTLS:10m;
+    ssl_session_timeout 1d;
+    ssl_session_tickets off;"""
+
+HSTS = '    add_header Strict-Transport-Security "max-age=63072000" always;'
+
+# The dashboard serves only its own scripts and styles; htmx adds an inline indicator style.
+DASHBOARD_HEADERS = """\
+    add_header Content-Security-Policy "default-src 'self'; img-src 'self' data:; \
+style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
+frame-ancestors 'none'; base-uri 'self'; form-action 'self'" always;
+    add_header X-Frame-Options "DENY" always;
+    add_header Referrer-Policy "same-origin" always;
+    add_header X-Content-Type-Options "nosniff" always;"""
+
+
 @dataclass(frozen=True)
 class NginxLayout:
     directory: str
     listen: str
     mime_types: str = "/etc/nginx/mime.types"
+    # Where HTTPS server blocks listen; empty: no HTTPS at all.
+    tls_listen: str = ""
 
     @property
     def sites(self) -> str:
         return f"{self.directory}/sites"
+
+    @property
+    def certs(self) -> str:
+        return f"{self.directory}/certs"
+
+    @property
+    def acme_challenges(self) -> str:
+        """HTTP-01 answers: one file per token, served on port 80 for every host."""
+        return f"{self.directory}/acme-challenge"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certificate: str
+    key: str
+
+
+def https_port(tls_listen: str) -> int:
+    return int(tls_listen.rsplit(":", 1)[-1])
+
+
+def _https_origin_suffix(tls_listen: str) -> str:
+    port = https_port(tls_listen)
+    return "" if port == 443 else f":{port}"
+
+
+def _acme_location(layout_or_root: NginxLayout | str) -> str:
+    root = (
+        layout_or_root.acme_challenges
+        if isinstance(layout_or_root, NginxLayout)
+        else layout_or_root
+    )
+    return f"""\
+    location ^~ /.well-known/acme-challenge/ {{
+        alias {root}/;
+        default_type text/plain;
+        try_files $uri =404;
+    }}"""
+
+
+def _redirect_to_https(tls_listen: str) -> str:
+    return f"""\
+    location / {{
+        return 301 https://$host{_https_origin_suffix(tls_listen)}$request_uri;
+    }}"""
+
+
+def _tls_server_lines(tls_listen: str, tls: TlsFiles) -> str:
+    return f"""\
+    listen {tls_listen} ssl;
+    ssl_certificate {tls.certificate};
+    ssl_certificate_key {tls.key};
+{HSTS}"""
 
 
 def _check_host(name: str) -> str:
@@ -39,6 +118,18 @@ def _check_host(name: str) -> str:
 
 def render_main_config(layout: NginxLayout) -> str:
     d = layout.directory
+    tls_default = ""
+    if layout.tls_listen:
+        # A name without a certificate must not be answered with some other app's one.
+        tls_default = f"""
+{TLS_SETTINGS}
+
+    server {{
+        listen {layout.tls_listen} ssl default_server;
+        server_name _;
+        ssl_reject_handshake on;
+    }}
+"""
     return f"""\
 # Written by Hearth; changes are overwritten.
 worker_processes auto;
@@ -76,19 +167,82 @@ http {{
         listen {layout.listen} default_server;
         server_name _;
         default_type text/plain;
-        return 404 "No app lives at this address.\\n";
+        # Answers HTTP-01 challenges for names that have no server block yet.
+{_acme_location(layout)}
+        location / {{
+            return 404 "No app lives at this address.\\n";
+        }}
     }}
-
+{tls_default}
     include {layout.sites}/*.conf;
 }}
 """
 
 
-def render_app_server_block(
-    *, name: str, server_name: str, listen: str, address: str, port: int
+def _http_and_https_servers(
+    *,
+    server_name: str,
+    listen: str,
+    body: str,
+    tls: TlsFiles | None,
+    tls_listen: str,
+    acme_root: str,
+    extra_headers: str = "",
 ) -> str:
-    """Proxy `server_name` to the app container's address on its network, with keep-alive."""
+    """The server blocks for one name: `body` over HTTP, or over HTTPS with port 80 left
+    only for ACME challenges and a redirect."""
+    acme = _acme_location(acme_root) + "\n" if acme_root else ""
+    headers = extra_headers + "\n" if extra_headers else ""
+    if tls is None or not tls_listen:
+        return f"""\
+server {{
+    listen {listen};
+    server_name {server_name};
+{headers}{acme}{body}
+}}
+"""
+    return f"""\
+server {{
+    listen {listen};
+    server_name {server_name};
+{acme}{_redirect_to_https(tls_listen)}
+}}
+
+server {{
+{_tls_server_lines(tls_listen, tls)}
+    server_name {server_name};
+{headers}{body}
+}}
+"""
+
+
+def render_app_server_block(
+    *,
+    name: str,
+    server_name: str,
+    listen: str,
+    address: str,
+    port: int,
+    tls: TlsFiles | None = None,
+    tls_listen: str = "",
+    acme_root: str = "",
+) -> str:
+    """Proxy `server_name` to the app container's address on its network, with keep-alive;
+    over HTTPS (HTTP redirecting) when the app has a certificate."""
     upstream = f"app_{_check_host(name).replace('-', '_').replace('.', '_')}"
+    body = f"""\
+    location / {{
+        proxy_pass http://{upstream};
+{PROXY_HEADERS}
+    }}"""
+    servers = _http_and_https_servers(
+        server_name=_check_host(server_name),
+        listen=listen,
+        body=body,
+        tls=tls,
+        tls_listen=tls_listen,
+        acme_root=acme_root,
+    )
     return f"""\
 # Written by Hearth for app {name}; changes are overwritten.
 upstream {upstream} {{
@@ -96,34 +250,62 @@ upstream {upstream} {{
     keepalive 64;
 }}
 
-server {{
-    listen {listen};
-    server_name {_check_host(server_name)};
-
-    location / {{
-        proxy_pass http://{upstream};
-{PROXY_HEADERS}
-    }}
-}}
-"""
+{servers}"""
 
 
-def render_stopped_app_block(*, name: str, server_name: str, listen: str, title: str) -> str:
+def render_stopped_app_block(
+    *,
+    name: str,
+    server_name: str,
+    listen: str,
+    title: str,
+    tls: TlsFiles | None = None,
+    tls_listen: str = "",
+    acme_root: str = "",
+) -> str:
     """What a stopped app's address shows instead of a connection error."""
     safe_title = re.sub(r"[^\w .,'()-]", "", title)[:80]
-    return f"""\
-# Written by Hearth for app {_check_host(name)} (stopped); changes are overwritten.
-server {{
-    listen {listen};
-    server_name {_check_host(server_name)};
-    default_type text/plain;
-    return 503 "{safe_title} is stopped. Start it from the Hearth dashboard.\\n";
-}}
-"""
+    body = f"""\
+    location / {{
+        default_type text/plain;
+        return 503 "{safe_title} is stopped. Start it from the Hearth dashboard.\\n";
+    }}"""
+    servers = _http_and_https_servers(
+        server_name=_check_host(server_name),
+        listen=listen,
+        body=body,
+        tls=tls,
+        tls_listen=tls_listen,
+        acme_root=acme_root,
+    )
+    header = f"# Written by Hearth for app {_check_host(name)} (stopped); changes are overwritten."
+    return f"{header}\n{servers}"
 
 
-def render_dashboard_block(*, server_names: list[str], listen: str, panel_address: str) -> str:
+def render_dashboard_block(
+    *,
+    server_names: list[str],
+    listen: str,
+    panel_address: str,
+    tls: TlsFiles | None = None,
+    tls_listen: str = "",
+    acme_root: str = "",
+) -> str:
     names = " ".join(_check_host(n) for n in server_names)
+    body = f"""\
+    location / {{
+        proxy_pass http://hearth_panel;
+{PROXY_HEADERS}
+    }}"""
+    servers = _http_and_https_servers(
+        server_name=names,
+        listen=listen,
+        body=body,
+        tls=tls,
+        tls_listen=tls_listen,
+        acme_root=acme_root,
+        extra_headers=DASHBOARD_HEADERS,
+    )
     return f"""\
 # Written by Hearth for the dashboard; changes are overwritten.
 upstream hearth_panel {{
@@ -131,13 +313,4 @@ upstream hearth_panel {{
     keepalive 16;
 }}
 
-server {{
-    listen {listen};
-    server_name {names};
-
-    location / {{
-        proxy_pass http://hearth_panel;
-{PROXY_HEADERS}
-    }}
-}}
-"""
+{servers}"""

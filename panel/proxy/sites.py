@@ -18,6 +18,18 @@ def app_site_name(app) -> str:
     return f"app-{app.id.hex}"
 
 
+def _tls_arguments(app) -> dict:
+    """HTTPS when the app has a certificate; port 80 always answers ACME challenges."""
+    from panel.domains.services import app_tls_files
+
+    layout = get_nginx().layout
+    return {
+        "tls": app_tls_files(app),
+        "tls_listen": layout.tls_listen,
+        "acme_root": layout.acme_challenges,
+    }
+
+
 def write_app_site(app, address: str) -> None:
     nginx = get_nginx()
     nginx.apply_site(
@@ -28,6 +40,7 @@ def write_app_site(app, address: str) -> None:
             listen=nginx.layout.listen,
             address=address,
             port=app.manifest["httpPort"],
+            **_tls_arguments(app),
         ),
     )
 
@@ -37,9 +50,25 @@ def write_stopped_app_site(app) -> None:
     nginx.apply_site(
         app_site_name(app),
         render_stopped_app_block(
-            name=app.id.hex, server_name=app.fqdn, listen=nginx.layout.listen, title=app.title
+            name=app.id.hex,
+            server_name=app.fqdn,
+            listen=nginx.layout.listen,
+            title=app.title,
+            **_tls_arguments(app),
         ),
     )
+
+
+def refresh_app_site(app) -> None:
+    """Rewrite a running or stopped app's site (after its certificate changed)."""
+    from panel.runtime.containers import get_runtime
+    from panel.runtime.spec import app_resource_names
+
+    if app.state == "running":
+        names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+        write_app_site(app, get_runtime().container_address(names.container, names.network))
+    elif app.state == "stopped":
+        write_stopped_app_site(app)
 
 
 def remove_app_site(app) -> None:
@@ -47,12 +76,26 @@ def remove_app_site(app) -> None:
 
 
 def write_dashboard_site(domain_names: list[str]) -> None:
+    from panel.domains.certificates import name_is_covered
+    from panel.domains.models import Certificate
+    from panel.domains.services import tls_files
+
     nginx = get_nginx()
+    # HTTPS for the dashboard when one domain-wide certificate covers all its names.
+    names = [f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{name}" for name in domain_names]
+    tls = None
+    for certificate in Certificate.objects.filter(app__isnull=True, domain__name__in=domain_names):
+        if all(name_is_covered(n, certificate.names) for n in names):
+            tls = tls_files(certificate)
+            break
     nginx.apply_site(
         DASHBOARD_SITE,
         render_dashboard_block(
-            server_names=[f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{name}" for name in domain_names],
+            server_names=names,
             listen=nginx.layout.listen,
             panel_address=settings.HEARTH_PANEL_BIND,
+            tls=tls,
+            tls_listen=nginx.layout.tls_listen,
+            acme_root=nginx.layout.acme_challenges,
         ),
     )

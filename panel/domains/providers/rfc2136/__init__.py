@@ -32,7 +32,13 @@ class Rfc2136Provider(DnsProvider):
         ConfigField("key_name", "TSIG key name"),
         ConfigField("key_secret", "TSIG secret (base64)", secret=True),
         ConfigField("algorithm", "TSIG algorithm", required=False, default="hmac-sha256"),
+        ConfigField("zone", "Zone", required=False, help="empty: the domain itself is the zone"),
     )
+
+    def __init__(self, zone: str, config: dict[str, str]) -> None:
+        super().__init__(zone, config)
+        # A domain may be a subdomain of the zone the server holds (apps.example.com).
+        self.zone = (self.config["zone"] or self.zone).rstrip(".").lower()
 
     @classmethod
     def config_errors(cls, config: dict[str, str]) -> dict[str, str]:

@@ -142,7 +142,15 @@ def install(request: HttpRequest, app_id: str) -> HttpResponse:
             {"store_app": store_app, "release": None, "form": None},
             status=404,
         )
-    manifest = validate_manifest(release.manifest)
+    try:
+        manifest = validate_manifest(release.manifest)
+    except ManifestError as exc:
+        return render(
+            request,
+            "apps_store/install.html",
+            {"store_app": store_app, "release": None, "form": None, "problem": str(exc)},
+            status=400,
+        )
     form = InstallForm(request.POST or None, initial={"subdomain": manifest.id.split(".")[-1]})
     if request.method == "POST" and form.is_valid():
         try:

@@ -377,3 +377,12 @@ def test_a_large_catalog_is_shown_in_pages_that_keep_the_search(owner_client, db
     assert "Page 1 of 2" in first and "page=2&amp;tag=many" in first
     second = owner_client.get(reverse("apps_store:index"), {"tag": "many", "page": 2})
     assert second.content.decode().count('class="card store-app"') == 5
+
+
+def test_install_page_of_a_release_with_an_invalid_manifest_says_so(owner_client, db):
+    release = make_release()
+    Release.objects.filter(pk=release.pk).update(manifest={**release.manifest, "httpPort": "x"})
+    response = owner_client.get(reverse("apps_store:install", args=["io.example.notes"]))
+    assert response.status_code == 400
+    assert "its manifest is invalid" in response.content.decode()
+    assert "httpPort" in response.content.decode()

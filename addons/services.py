@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,15 +48,19 @@ def _addon(name: str) -> Addon:
 def provision_app_addons(app: AppInstance, progress=None) -> None:
     """Provision every addon the app's manifest lists (idempotent).
 
-    If one fails, whatever this call created is removed again before the error goes up, so a
-    failed install leaves no database or user behind and the retry starts clean. Addons that
-    were already in place (an update adding one more) are kept.
+    The addons are independent, so they are provisioned side by side (a redis container
+    starting while the databases are created). If one fails, whatever this call created is
+    removed again before the error goes up, so a failed install leaves no database or user
+    behind and the retry starts clean. Addons that were already in place are kept.
     """
     wanted = manifest_addons(app.manifest)
     # Refuse before creating anything if any addon is unknown to this Hearth.
     addons = {name: _addon(name) for name in wanted}
+    if not wanted:
+        return
     created: list[AddonInstance] = []
-    for index, (name, options) in enumerate(wanted.items()):
+    instances: dict[str, AddonInstance] = {}
+    for name, options in wanted.items():
         instance, new = AddonInstance.objects.get_or_create(
             app=app, addon=name, defaults={"options": options}
         )
@@ -64,18 +69,41 @@ def provision_app_addons(app: AppInstance, progress=None) -> None:
         if instance.options != options:
             instance.options = options
             instance.save(update_fields=["options", "updated_at"])
-        if progress is not None:
-            span = PROGRESS_LAST - PROGRESS_FIRST
-            progress.step(PROGRESS_FIRST + span * index // len(wanted), f"Provisioning {name}")
-        try:
-            addons[name].provision(app, instance)
-        except Exception as exc:
-            _undo(app, created)
-            reason = str(exc) if isinstance(exc, AddonError) else f"{type(exc).__name__}: {exc}"
-            raise AddonProvisioningFailed(f"addon {name}: {reason}") from exc
+        instances[name] = instance
+
+    failures: dict[str, Exception] = {}
+    with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="addon") as pool:
+        futures = {
+            pool.submit(_provision_one, addons[name], app, instance): name
+            for name, instance in instances.items()
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            name = futures[future]
+            if future.exception() is not None:
+                failures[name] = future.exception()
+            elif progress is not None:
+                span = PROGRESS_LAST - PROGRESS_FIRST
+                progress.step(PROGRESS_FIRST + span * done // len(wanted), f"Provisioned {name}")
+    if failures:
+        _undo(app, created)
+        raise AddonProvisioningFailed(
+            "; ".join(f"addon {name}: {_reason(exc)}" for name, exc in sorted(failures.items()))
+        ) from next(iter(failures.values()))
+
+
+def _provision_one(addon: Addon, app: AppInstance, instance: AddonInstance) -> None:
+    try:
+        addon.provision(app, instance)
         if instance.state != AddonInstance.State.READY:
             instance.state = AddonInstance.State.READY
             instance.save(update_fields=["state", "updated_at"])
+    finally:
+        # Each pool thread opened its own database connection; do not leave it behind.
+        connection.close()
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, AddonError) else f"{type(exc).__name__}: {exc}"
 
 
 def _undo(app: AppInstance, created: list[AddonInstance]) -> None:

@@ -151,8 +151,8 @@ def test_an_app_gets_its_addons_as_env_uses_them_and_uninstall_leaves_nothing(
     worker, addon_services, publish_addon_package, domain, docker_runtime
 ):
     app, task = install(publish_addon_package, domain, "probe")
-    assert task.state == Task.State.SUCCEEDED, task.error
-    assert "Provisioning mysql" in task.log
+    assert task.state == Task.State.SUCCEEDED, f"{task.error}\n{task.log}"
+    assert "Provisioned mysql" in task.log
     env = container_env(docker_runtime, app)
     for name in ("MYSQL_URL", "POSTGRESQL_URL", "REDIS_URL", "MAIL_SMTP_SERVER", "MAIL_FROM"):
         assert env[f"HEARTH_{name}"] == env[f"CLOUDRON_{name}"]

@@ -75,3 +75,8 @@ def test_the_commands_work_from_the_shell_with_plain_errors_and_exit_codes(tmp_p
     assert bad.returncode == 1
     assert "no manifest found" in bad.stderr and "Traceback" not in bad.stderr
     assert manage("storekey").stdout.split()[1] == "fingerprint"
+
+
+def test_syncstore_reports_a_store_that_does_not_answer_and_fails(db):
+    with pytest.raises(CommandError, match="http://127.0.0.1:9 did not answer"):
+        call_command("syncstore", "http://127.0.0.1:9", stdout=StringIO(), stderr=StringIO())

@@ -6,6 +6,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("store/", include("apps_store.urls")),
     path("addons/", include("addons.urls")),
+    path("domains/", include("panel.domains.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
     path("", include("panel.monitoring.urls")),
     path("", include("panel.core.urls")),

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django import forms
+
+from panel.domains.models import TlsMode
+from panel.domains.providers import PROVIDERS
+
+
+def config_field_name(kind: str, name: str) -> str:
+    """Each provider's settings have their own inputs: manual and wildcard share names."""
+    return f"{kind}-{name}"
+
+
+class DomainForm(forms.Form):
+    """The domain, its DNS provider with that provider's settings, and its TLS mode.
+
+    Only shape is checked here; add_domain checks meaning (and the credentials, for real).
+    """
+
+    name = forms.CharField(max_length=253, help_text="For example example.com")
+    provider = forms.ChoiceField(choices=[(k, p.label) for k, p in PROVIDERS.items()])
+    tls_mode = forms.ChoiceField(choices=TlsMode.choices, initial=TlsMode.ACME_HTTP)
+    ipv4 = forms.GenericIPAddressField(
+        protocol="IPv4", required=False, label="Server IPv4 address", help_text="empty: default"
+    )
+    ipv6 = forms.GenericIPAddressField(protocol="IPv6", required=False, label="Server IPv6")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, provider in PROVIDERS.items():
+            for field in provider.fields:
+                widget = forms.PasswordInput(render_value=True) if field.secret else None
+                self.fields[config_field_name(kind, field.name)] = forms.CharField(
+                    label=field.label,
+                    required=False,
+                    help_text=field.help,
+                    initial=field.default,
+                    widget=widget,
+                )
+
+    def provider_groups(self) -> list[tuple[str, str, list]]:
+        """(kind, label, bound fields) for the template, one fieldset per provider."""
+        return [
+            (kind, provider.label, [self[config_field_name(kind, f.name)] for f in provider.fields])
+            for kind, provider in PROVIDERS.items()
+        ]
+
+    def provider_config(self) -> dict[str, str]:
+        kind = self.cleaned_data["provider"]
+        return {
+            f.name: self.cleaned_data.get(config_field_name(kind, f.name), "")
+            for f in PROVIDERS[kind].fields
+        }
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        kind = self.data.get("provider", "")
+        for field, message in errors.items():
+            name = config_field_name(kind, field)
+            self.add_error(
+                name if name in self.fields else (field if field in self.fields else None), message
+            )
+
+
+class CertificateUploadForm(forms.Form):
+    fullchain = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Certificate chain (PEM)",
+        help_text="The certificate, then its intermediate certificate(s)",
+    )
+    key = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Private key (PEM)")
+    app = forms.ChoiceField(required=False, label="For", help_text="empty: the whole domain")
+
+    def __init__(self, *args, apps=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["app"].choices = [("", "The whole domain (*.domain)")] + [
+            (str(app.pk), app.fqdn) for app in apps
+        ]
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        mapping = {"certificate": "fullchain", "key": "key"}
+        for field, message in errors.items():
+            self.add_error(mapping.get(field), message)

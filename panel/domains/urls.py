@@ -1,0 +1,13 @@
+from django.urls import path
+
+from panel.domains import views
+
+app_name = "domains"
+
+urlpatterns = [
+    path("", views.domain_list, name="index"),
+    path("add/", views.domain_add, name="add"),
+    path("<int:domain_id>/", views.domain_detail, name="detail"),
+    path("<int:domain_id>/remove/", views.domain_remove, name="remove"),
+    path("<int:domain_id>/certificate/", views.certificate_upload, name="certificate"),
+]

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from panel.core.access import admin_required
+from panel.domains.forms import CertificateUploadForm, DomainForm
+from panel.domains.models import Domain
+from panel.domains.providers import ProviderError
+from panel.domains.services import (
+    DomainRejected,
+    add_domain,
+    app_records,
+    domain_provider,
+    remove_domain,
+    upload_certificate,
+)
+from panel.proxy.nginx import ProxyError
+from panel.proxy.sites import refresh_app_site
+
+
+@require_GET
+@admin_required
+def domain_list(request: HttpRequest) -> HttpResponse:
+    return _render_list(request, DomainForm())
+
+
+def _render_list(request: HttpRequest, form: DomainForm, status: int = 200) -> HttpResponse:
+    domains = Domain.objects.prefetch_related("apps", "certificates")
+    return render(request, "domains/index.html", {"domains": domains, "form": form}, status=status)
+
+
+@require_POST
+@admin_required
+def domain_add(request: HttpRequest) -> HttpResponse:
+    form = DomainForm(request.POST)
+    if not form.is_valid():
+        return _render_list(request, form, status=400)
+    try:
+        domain = add_domain(
+            name=form.cleaned_data["name"],
+            provider=form.cleaned_data["provider"],
+            provider_config=form.provider_config(),
+            tls_mode=form.cleaned_data["tls_mode"],
+            ipv4=form.cleaned_data["ipv4"] or None,
+            ipv6=form.cleaned_data["ipv6"] or None,
+        )
+    except DomainRejected as exc:
+        form.add_service_errors(exc.errors)
+        return _render_list(request, form, status=400)
+    messages.success(request, f"Added {domain.name}.")
+    return redirect("domains:detail", domain_id=domain.pk)
+
+
+@require_GET
+@admin_required
+def domain_detail(request: HttpRequest, domain_id: int) -> HttpResponse:
+    domain = get_object_or_404(Domain, pk=domain_id)
+    return _render_detail(request, domain, CertificateUploadForm(apps=domain.apps.all()))
+
+
+def _render_detail(
+    request: HttpRequest, domain: Domain, form: CertificateUploadForm, status: int = 200
+) -> HttpResponse:
+    try:
+        provider = domain_provider(domain)
+    except ProviderError:
+        provider = None
+    rows = []
+    for app in domain.apps.all():
+        for record in app_records(app):
+            check = getattr(provider, "check", None)
+            rows.append(
+                {
+                    "app": app,
+                    "record": record,
+                    "instructions": provider.instructions(record) if provider else None,
+                    "status": (check(record) or "ok") if check else None,
+                }
+            )
+    context = {
+        "domain": domain,
+        "provider": provider,
+        "rows": rows,
+        "certificates": domain.certificates.select_related("app"),
+        "form": form,
+    }
+    return render(request, "domains/detail.html", context, status=status)
+
+
+@require_POST
+@admin_required
+def domain_remove(request: HttpRequest, domain_id: int) -> HttpResponse:
+    domain = get_object_or_404(Domain, pk=domain_id)
+    try:
+        remove_domain(domain)
+    except DomainRejected as exc:
+        messages.error(request, exc.errors["domain"])
+        return redirect("domains:detail", domain_id=domain.pk)
+    messages.success(request, f"Removed {domain.name}.")
+    return redirect("domains:index")
+
+
+@require_POST
+@admin_required
+def certificate_upload(request: HttpRequest, domain_id: int) -> HttpResponse:
+    domain = get_object_or_404(Domain, pk=domain_id)
+    apps = list(domain.apps.select_related("domain"))
+    form = CertificateUploadForm(request.POST, apps=apps)
+    if not form.is_valid():
+        return _render_detail(request, domain, form, status=400)
+    app = next((a for a in apps if str(a.pk) == form.cleaned_data["app"]), None)
+    try:
+        certificate = upload_certificate(
+            domain=domain,
+            app=app,
+            fullchain_pem=form.cleaned_data["fullchain"],
+            key_pem=form.cleaned_data["key"],
+        )
+    except DomainRejected as exc:
+        form.add_service_errors(exc.errors)
+        return _render_detail(request, domain, form, status=400)
+    # The apps it covers are served with it from now on.
+    try:
+        for covered in [app] if app is not None else apps:
+            refresh_app_site(covered)
+    except ProxyError as exc:
+        messages.error(request, f"Stored, but nginx refused it: {exc}")
+    else:
+        messages.success(request, f"Certificate for {', '.join(certificate.names)} installed.")
+    return redirect("domains:detail", domain_id=domain.pk)

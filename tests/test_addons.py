@@ -7,8 +7,10 @@ import mailbox
 import smtplib
 import socket
 from datetime import UTC, datetime
+from ipaddress import ip_network
 
 import pytest
+from django.core.management import call_command
 
 from addons.models import AddonInstance
 from addons.registry import all_addons, get_addon
@@ -160,3 +162,30 @@ def test_the_relay_refuses_strangers_wrong_passwords_and_forged_senders(relay):
             smtp.sendmail("boss@example.com", ["x@example.com"], "Subject: x\r\n\r\nx\r\n")
         assert refused.value.smtp_code == 553
     assert list(mailbox.Maildir(outbox, create=True)) == []
+
+
+def test_the_relay_takes_logins_only_from_the_app_networks(tmp_path):
+    port = _free_port()
+    controller = start_relay(
+        "127.0.0.1",
+        port,
+        tmp_path / "outbox",
+        lambda user, pw: Sender("app1", "www.app@example.com", "App 1"),
+        clients=[ip_network("172.16.0.0/16")],
+    )
+    try:
+        with (
+            smtplib.SMTP("127.0.0.1", port) as smtp,
+            pytest.raises(smtplib.SMTPAuthenticationError),
+        ):
+            smtp.login("app1", "pw1")
+    finally:
+        controller.stop()
+
+
+def test_the_supervisor_config_runs_the_mail_relay(tmp_path):
+    path = tmp_path / "supervisord.conf"
+    call_command("writesupervisorconf", str(path))
+    text = path.read_text()
+    assert "[program:mailrelay]" in text
+    assert "manage.py runmailrelay" in text

@@ -10,10 +10,11 @@ import logging
 import mailbox
 import smtplib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import SMTP as SMTP_POLICY
+from ipaddress import IPv4Network, ip_address, ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -101,9 +102,15 @@ def _forward(url: str, mail_from: str, rcpt_tos: list[str], message) -> None:
         smtp.send_message(message, from_addr=mail_from, to_addrs=rcpt_tos)
 
 
-def make_authenticator(check_login: CheckLogin):
+def make_authenticator(check_login: CheckLogin, clients: Sequence[IPv4Network]):
     def authenticator(server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        # The relay listens on every host address (each app network has its own gateway), but
+        # logins are only taken from the app networks: never from the internet.
+        peer = ip_address(session.peer[0])
+        if not any(peer in network for network in clients):
+            log.warning("refused a login from %s: not an app network", peer)
             return AuthResult(success=False, handled=False)
         sender = check_login(auth_data.login.decode(), auth_data.password.decode())
         if sender is None:
@@ -113,18 +120,31 @@ def make_authenticator(check_login: CheckLogin):
     return authenticator
 
 
-def start_relay(host: str, port: int, outbox: Path, check_login: CheckLogin) -> Controller:
-    controller = _controller(host, port, outbox, check_login)
+def start_relay(
+    host: str,
+    port: int,
+    outbox: Path,
+    check_login: CheckLogin,
+    clients: Sequence[IPv4Network] = (ip_network("127.0.0.0/8"),),
+) -> Controller:
+    """Start the relay in a thread; `clients` are the networks logins are accepted from."""
+    controller = _controller(host, port, outbox, check_login, clients)
     controller.start()
     return controller
 
 
-def _controller(host: str, port: int, outbox: Path, check_login: CheckLogin) -> Controller:
+def _controller(
+    host: str,
+    port: int,
+    outbox: Path,
+    check_login: CheckLogin,
+    clients: Sequence[IPv4Network],
+) -> Controller:
     return Controller(
         RelayHandler(outbox, smarthost()),
         hostname=host,
         port=port,
-        authenticator=make_authenticator(check_login),
+        authenticator=make_authenticator(check_login, clients),
         auth_required=True,
         # Apps reach the relay over their own bridge network, never over the internet; the
         # mail server issue brings STARTTLS.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_network
 from pathlib import Path
 
 from django.conf import settings
@@ -36,7 +37,8 @@ class Command(BaseCommand):
 
         outbox = Path(settings.HEARTH_HOME) / "mail" / "outbox"
         port = port or relay_port()
-        controller = start_relay(host, port, outbox, check_login)
+        clients = [ip_network(settings.HEARTH_APP_SUBNETS), ip_network("127.0.0.0/8")]
+        controller = start_relay(host, port, outbox, check_login, clients)
         self.stdout.write(f"mail relay listening on {host}:{port}, keeping mail in {outbox}")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,0 +1,88 @@
+"""The notification centre (unread count in the top bar, mark read) and email alerts to
+admins through the platform's SMTP settings, against a real SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from panel.core.models import AppInstance, Task
+from panel.core.operations import execute_task
+from panel.monitoring.models import Notification
+from panel.monitoring.notifications import notify_admins
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def badge(client) -> str:
+    page = client.get("/").content.decode()
+    start = page.index('id="unread-count"')
+    return page[start : page.index("</span>", start)]
+
+
+def test_the_top_bar_counts_unread_notifications_and_marking_read_clears_them(owner, owner_client):
+    assert " hidden>0" in badge(owner_client)
+    notify_admins("app_down", "Blog is down", "the container exited", email=False)
+    notify_admins("app_oom", "Wiki ran out of memory", email=False)
+    assert ">2" in badge(owner_client) and "hidden" not in badge(owner_client)
+
+    page = owner_client.get("/notifications/").content.decode()
+    assert "Blog is down" in page and "Wiki ran out of memory" in page
+    first = Notification.objects.get(title="Blog is down")
+    assert owner_client.post("/notifications/read/", {"id": first.pk}).status_code == 302
+    assert ">1" in badge(owner_client)
+    owner_client.post("/notifications/read/")
+    assert " hidden>0" in badge(owner_client)
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+
+
+def test_outsiders_cannot_see_or_mark_notifications_and_get_cannot_mark(
+    owner, outsider, outsider_client
+):
+    notify_admins("app_down", "Blog is down", email=False)
+    assert outsider_client.get("/notifications/").status_code == 403
+    assert outsider_client.post("/notifications/read/").status_code == 403
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+    outsider_client.force_login(owner)
+    assert outsider_client.get("/notifications/read/").status_code == 405
+
+
+def test_alerts_are_mailed_to_every_admin_through_the_smtp_relay(owner, outsider, smtp_inbox):
+    get_user_model().objects.create_user("second", "second@example.com", "pw", is_staff=True)
+    notify_admins("app_down", "Blog is down", "the container exited with code 1")
+    rcpt, message = smtp_inbox.wait_for(lambda r, m: "Blog is down" in m["Subject"])
+    assert sorted(rcpt) == ["owner@example.com", "second@example.com"]
+    assert message["Subject"] == "[Hearth] Blog is down"
+    assert "exited with code 1" in message.get_payload()
+    assert Notification.objects.filter(title="Blog is down").count() == 2  # not the outsider
+
+
+def test_an_unreachable_smtp_relay_does_not_lose_the_notification(owner, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    notify_admins("app_down", "Blog is down")
+    assert Notification.objects.filter(user=owner, title="Blog is down").exists()
+
+
+@pytest.mark.e2e
+def test_a_failed_task_notifies_and_mails_the_admins(owner, domain, smtp_inbox, docker_runtime):
+    app = AppInstance.objects.create(
+        store_app_id="io.hearth.missing",
+        title="Missing",
+        version="1.0.0",
+        manifest={"healthCheckPath": "/", "httpPort": 80},
+        image="127.0.0.1:5000/hearth-test/never-pushed:1.0.0",
+        subdomain="missing",
+        domain=domain,
+        memory_limit=64 << 20,
+    )
+    task = Task.objects.create(kind="install", app=app, app_label=str(app), requested_by=owner)
+    try:
+        execute_task(task.pk)
+    finally:
+        docker_runtime.remove_app(app.id.hex)
+    task.refresh_from_db()
+    assert task.state == "failed"
+    note = Notification.objects.get(user=owner, kind="task_install_failed")
+    assert note.title == "Install of Missing at missing.localhost failed"
+    smtp_inbox.wait_for(lambda r, m: "Install of Missing" in m["Subject"])

@@ -159,8 +159,10 @@ def test_store_page_lists_the_release(owner_client, release):
 
 
 def test_outsiders_cannot_see_or_change_apps(outsider_client, running_app):
+    home = outsider_client.get(reverse("core:dashboard")).content.decode()
+    assert reverse("core:app_detail", args=[running_app.pk]) not in home  # a launcher only
+    assert "Install an app" not in home
     for url in [
-        reverse("core:dashboard"),
         reverse("core:app_detail", args=[running_app.pk]),
         reverse("apps_store:index"),
         reverse("core:api_apps"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps_store.models import Release
-from panel.core.access import admin_required, get_app_for_user
+from panel.core.access import admin_required, get_app_for_user, is_admin, signed_in_required
 from panel.core.models import AppInstance, Task
 from panel.core.services import ActionRejected, install_app, request_app_action
 from panel.domains.models import Domain
@@ -78,13 +79,13 @@ def apps_collection(request: HttpRequest) -> JsonResponse:
 
 
 @require_http_methods(["GET"])
-@admin_required
+@signed_in_required
 def app_resource(request: HttpRequest, app_id) -> JsonResponse:
     return JsonResponse({"app": app_json(get_app_for_user(request, app_id))})
 
 
 @require_POST
-@admin_required
+@signed_in_required
 def app_action(request: HttpRequest, app_id, action: str) -> JsonResponse:
     app = get_app_for_user(request, app_id)
     try:
@@ -95,9 +96,11 @@ def app_action(request: HttpRequest, app_id, action: str) -> JsonResponse:
 
 
 @require_http_methods(["GET"])
-@admin_required
+@signed_in_required
 def task_resource(request: HttpRequest, task_id: int) -> JsonResponse:
     task = get_object_or_404(Task, pk=task_id)
     if task.app_id:
         get_app_for_user(request, task.app_id)
+    elif not is_admin(request.user):
+        raise PermissionDenied("Only admins can see tasks of removed apps.")
     return JsonResponse({"task": task_json(task)})

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from panel.core.access import admin_required, get_app_for_user
+from panel.accounts.services import manageable_apps, operated_app_ids, usable_apps
+from panel.core.access import admin_required, get_app_for_user, is_admin, signed_in_required
 from panel.core.models import AppInstance, Event, Task
 from panel.core.services import ActionRejected, active_task, request_app_action
-from panel.core.states import BUSY_STATES, allowed_actions
+from panel.core.states import BUSY_STATES, AppState, allowed_actions
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -16,13 +18,21 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 @require_GET
-@admin_required
+@signed_in_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    apps = list(AppInstance.objects.select_related("domain"))
+    """Admins and operators get the apps they manage; everyone else the apps they may open."""
+    everything = AppInstance.objects.select_related("domain")
+    if not is_admin(request.user) and not operated_app_ids(request.user):
+        apps = usable_apps(request.user, everything.filter(state__in=LAUNCHABLE))
+        return render(request, "core/launcher.html", {"apps": apps})
+    apps = list(manageable_apps(request.user, everything))
     context = {"apps": apps, "any_busy": any(a.state in BUSY_STATES for a in apps)}
     if is_htmx(request):
         return render(request, "core/partials/_app_list.html", context)
     return render(request, "core/dashboard.html", context)
+
+
+LAUNCHABLE = [AppState.RUNNING]
 
 
 def _app_context(app: AppInstance) -> dict:
@@ -37,14 +47,14 @@ def _app_context(app: AppInstance) -> dict:
 
 
 @require_GET
-@admin_required
+@signed_in_required
 def app_detail(request: HttpRequest, app_id) -> HttpResponse:
     app = get_app_for_user(request, app_id)
     return render(request, "core/app_detail.html", _app_context(app))
 
 
 @require_GET
-@admin_required
+@signed_in_required
 def app_progress(request: HttpRequest, app_id) -> HttpResponse:
     """The fragment the app page polls while a task runs; it stops polling when done."""
     if not AppInstance.objects.filter(pk=app_id).exists():
@@ -57,7 +67,7 @@ def app_progress(request: HttpRequest, app_id) -> HttpResponse:
 
 
 @require_POST
-@admin_required
+@signed_in_required
 def app_action(request: HttpRequest, app_id, action: str) -> HttpResponse:
     app = get_app_for_user(request, app_id)
     try:
@@ -70,11 +80,13 @@ def app_action(request: HttpRequest, app_id, action: str) -> HttpResponse:
 
 
 @require_GET
-@admin_required
+@signed_in_required
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     task = get_object_or_404(Task.objects.select_related("app__domain"), pk=task_id)
     if task.app is not None:
         get_app_for_user(request, task.app_id)
+    elif not is_admin(request.user):
+        raise PermissionDenied("Only admins can see tasks of removed apps.")
     return render(request, "core/task_detail.html", {"task": task})
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -264,3 +265,25 @@ def pebble(nginx, bind):
         listener_cert=str(cert_path),
     )
     _stop(process)
+
+
+def fetch_tls(fqdn: str, cafile: str, path: str = "/") -> tuple[int, dict[str, str], str, bytes]:
+    """GET over TLS to this session's nginx with SNI and Host = fqdn, verifying the chain
+    and the name against `cafile`. Returns status, headers, body and the leaf (DER)."""
+    host, port = settings.HEARTH_HTTPS_LISTEN.rsplit(":", 1)
+    context = ssl.create_default_context(cafile=cafile)
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=fqdn) as tls,
+    ):
+        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {fqdn}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+        leaf = tls.getpeercert(binary_form=True)
+        version = tls.version()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    headers["tls-version"] = version or ""
+    return int(lines[0].split()[1]), headers, body.decode(errors="replace"), leaf

@@ -4,8 +4,6 @@ by Hearth's nginx, DNS-01 through the provider, fetched over TLS against Pebble'
 from __future__ import annotations
 
 import datetime
-import socket
-import ssl
 
 import pytest
 from cryptography import x509
@@ -19,6 +17,7 @@ from panel.domains.providers.resolve import lookup
 from panel.domains.services import add_domain, certificate_for_app, renew_due_certificates
 from panel.proxy.sites import app_site_name
 from tests.conftest import fetch, wait_for_task
+from tests.fixtures_domains import fetch_tls
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,28 +27,6 @@ def pebble_root(pebble, tmp_path):
     path = tmp_path / "pebble-root.pem"
     path.write_text(pebble.root_pem())
     return str(path)
-
-
-def fetch_tls(fqdn: str, cafile: str, path: str = "/") -> tuple[int, dict[str, str], str, bytes]:
-    """GET over TLS to this session's nginx with SNI and Host = fqdn, verifying the chain
-    and the name against `cafile`. Returns status, headers, body and the leaf (DER)."""
-    host, port = settings.HEARTH_HTTPS_LISTEN.rsplit(":", 1)
-    context = ssl.create_default_context(cafile=cafile)
-    with (
-        socket.create_connection((host, int(port)), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=fqdn) as tls,
-    ):
-        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {fqdn}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := tls.recv(65536):
-            data += chunk
-        leaf = tls.getpeercert(binary_form=True)
-        version = tls.version()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    headers["tls-version"] = version or ""
-    return int(lines[0].split()[1]), headers, body.decode(errors="replace"), leaf
 
 
 def serial(der: bytes) -> int:

@@ -9,5 +9,6 @@ urlpatterns = [
     path("domains/", include("panel.domains.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
     path("", include("panel.monitoring.urls")),
+    path("", include("panel.accounts.urls")),
     path("", include("panel.core.urls")),
 ]

@@ -287,7 +287,16 @@ def obtain_certificate(domain: Domain, app=None) -> Certificate:
         },
     )
     _install_files(certificate, issued.fullchain_pem, issued.key_pem)
+    if app is None:
+        _refresh_dashboard()
     return certificate
+
+
+def _refresh_dashboard() -> None:
+    """A new domain-wide certificate also covers my.<domain>: serve the dashboard over it."""
+    from panel.proxy.sites import write_dashboard_site
+
+    write_dashboard_site(list(Domain.objects.values_list("name", flat=True)))
 
 
 def ensure_app_certificate(app) -> Certificate | None:

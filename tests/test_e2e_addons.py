@@ -19,7 +19,9 @@ from addons.postgresql.addon import SERVICE as POSTGRESQL
 from addons.redis.addon import container_name as redis_container
 from addons.redis.addon import volume_name as redis_volume
 from addons.services import (
+    app_addon_env,
     backup_app_addons,
+    provision_app_addons,
     restore_app_addons,
     start_addon_services,
     update_app_addons,
@@ -186,6 +188,14 @@ def test_an_app_gets_its_addons_as_env_uses_them_and_uninstall_leaves_nothing(
         assert attrs["Config"]["Healthcheck"]["Test"][0] == "CMD-SHELL"
         assert attrs["Config"]["Labels"]["io.hearth.role"] == "addon-service"
 
+    # Provisioning again (the retry path) changes nothing the app already relies on.
+    provision_app_addons(app)
+    again = {f"HEARTH_{name}": value for name, value in app_addon_env(app).items()}
+    assert again.items() <= env.items()
+    with mysql_as(env) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM notes")
+        assert cursor.fetchall() == (("hello",),)
+
     # The periodic reconcile knows the services and the app's redis are not orphans.
     assert reconcile_apps().removed_containers == []
     for service in (MYSQL.container, POSTGRESQL.container, redis_container(app)):
@@ -225,6 +235,9 @@ def test_one_app_cannot_open_or_reach_another_apps_addons_or_the_panels_services
     assert can_connect_from(docker_runtime, app_b, b_redis_address, 6379)  # the probe works
     assert not can_connect_from(docker_runtime, app_a, b_app_address, 8000)
     assert not can_connect_from(docker_runtime, app_a, b_redis_address, 6379)
+    # Nor through the shared database server's leg on app B's network.
+    mysql_on_b = runtime_services.container_address_on(MYSQL.container, network_b)
+    assert not can_connect_from(docker_runtime, app_a, mysql_on_b, 3306)
     # The panel's Redis, the registry and the panel itself listen on the host.
     for port in (6379, 5000, 8001):
         assert not can_connect_from(docker_runtime, app_a, gateway_a, port), port

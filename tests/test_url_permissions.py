@@ -81,8 +81,10 @@ AUDIENCE = {
     "domains:certificate": ADMIN,
 }
 
-# Third-party views with their own checks (allauth's sign-in pages, Django's admin site).
-THIRD_PARTY_PREFIXES = ("accounts/", "django-admin/")
+# Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect
+# provider's protocol endpoints (OAuth client and token checks; the access rule is tested in
+# test_oidc.py), Django's admin site.
+THIRD_PARTY_PREFIXES = ("accounts/", "django-admin/", ".well-known/", "identity/")
 
 
 def our_url_names() -> list[tuple[str, list[str]]]:

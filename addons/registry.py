@@ -17,6 +17,7 @@ ADDON_MODULES = (
     "addons.redis.addon",
     "addons.sendmail.addon",
     "addons.scheduler.addon",
+    "addons.oidc.addon",
 )
 
 ADDONS: dict[str, Addon] = {}

@@ -48,4 +48,5 @@ def run_scheduler_job(instance_id: int, job_name: str) -> None:
         return
     job = instance.options[job_name]
     code = run_job(instance.app, job_name, job["command"])
-    log.info("scheduler job %s of %s exited with %s", job_name, instance.app, code)
+    if code is not None:
+        log.info("scheduler job %s of %s exited with %s", job_name, instance.app, code)

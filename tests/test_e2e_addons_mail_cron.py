@@ -12,6 +12,7 @@ from django.conf import settings
 from addons.tasks import run_due_scheduler_jobs
 from panel.core.models import Task
 from panel.core.services import install_app, request_app_action
+from panel.runtime import services as runtime_services
 from panel.runtime.spec import app_resource_names
 from tests.conftest import wait_for_task
 
@@ -124,4 +125,8 @@ def test_a_scheduler_job_runs_inside_the_container_and_its_output_is_in_the_app_
         container, ["stat", "-c", "%U", "/app/data/ticks"]
     )
     assert (code, output.strip()) == (0, "hearth")  # ran as the app's user, not root
+
+    # The fallback for images whose PID 1 runs as another user: write the captured output.
+    runtime_services.write_to_container_log(container, "captured job output\n")
+    assert "captured job output" in docker_runtime.container_logs(container)
     wait_for_task(request_app_action(app, "uninstall").pk)

@@ -37,19 +37,31 @@ class SchedulerAddon(Addon):
         return None
 
 
-def run_job(app: AppInstance, job_name: str, command: str) -> int:
+def run_job(app: AppInstance, job_name: str, command: str) -> int | None:
     """Run one job in the app's container as the app's user; its output joins the app's log.
 
-    The output is captured here and written to the container's own stdout by a second exec as
-    root (the app's user may not open the log pipe, which belongs to root).
+    Usually the job writes straight into PID 1's stdout and runs detached, so a long job does
+    not hold a Celery worker (returns None). When the image's user may not open that stream
+    (PID 1 runs as another user), the output is captured here and written to the log after
+    the job ends (returns the exit code).
     """
     container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    wrapped = f"timeout {JOB_TIMEOUT_SECONDS} sh -c {shlex.quote(command)} 2>&1"
-    code, output = get_runtime().exec_in_container(container, ["sh", "-c", wrapped])
-    log_text = (
-        f"[scheduler] job {job_name} started: {command}\n"
-        f"{output}{'' if not output or output.endswith(chr(10)) else chr(10)}"
-        f"[scheduler] job {job_name} exited with code {code}\n"
+    quoted = shlex.quote(command)
+    header = shlex.quote(f"[scheduler] job {job_name} started: {command}")
+    footer = f'"[scheduler] job {job_name} exited with code $?"'
+    job = f"echo {header}; timeout {JOB_TIMEOUT_SECONDS} sh -c {quoted}; echo {footer}"
+    runtime = get_runtime()
+    if runtime_services.can_write_container_log(container):
+        runtime_services.exec_detached(container, ["sh", "-c", f"{{ {job}; }} >/proc/1/fd/1 2>&1"])
+        return None
+    code, output = runtime.exec_in_container(
+        container, ["sh", "-c", f"timeout {JOB_TIMEOUT_SECONDS} sh -c {quoted} 2>&1"]
     )
-    runtime_services.write_to_container_log(container, log_text)
+    if output and not output.endswith("\n"):
+        output += "\n"
+    runtime_services.write_to_container_log(
+        container,
+        f"[scheduler] job {job_name} started: {command}\n{output}"
+        f"[scheduler] job {job_name} exited with code {code}\n",
+    )
     return code

@@ -399,3 +399,17 @@ def write_to_container_log(container: str, text: str) -> None:
             return
         errors.append(result.stderr.decode(errors="replace").strip())
     raise RuntimeFailure(f"writing to the log of {container} failed: {'; '.join(errors)}")
+
+
+def can_write_container_log(container: str) -> bool:
+    """Whether the image's user may open the container's log stream (PID 1's stdout)."""
+    code, _ = get_runtime().exec_in_container(container, ["sh", "-c", ": >/proc/1/fd/1"])
+    return code == 0
+
+
+def exec_detached(container: str, command: list[str]) -> None:
+    """Start `command` in the container as its user and return at once."""
+    try:
+        get_runtime().client.containers.get(container).exec_run(command, detach=True)
+    except NotFound:
+        raise RuntimeFailure(f"container {container} does not exist") from None

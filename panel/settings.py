@@ -27,6 +27,29 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _oidc_private_key() -> str:
+    """The RSA key Hearth's OpenID Connect provider signs ID tokens with, made once."""
+    path = HEARTH_HOME / "oidc_private_key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        HEARTH_HOME.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    return path.read_text()
+
+
+IDP_OIDC_PRIVATE_KEY = _oidc_private_key()
+IDP_OIDC_ADAPTER = "addons.oidc.adapter.HearthOIDCAdapter"
 DEBUG = env_bool("HEARTH_DEBUG", False)
 
 # The domain a fresh install serves on: *.localhost resolves to loopback in browsers and curl.
@@ -71,6 +94,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.idp.oidc",
     "panel.core",
     "panel.accounts",
     "panel.domains",

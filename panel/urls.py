@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from addons.oidc.views import authorization as oidc_authorization
+
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
+    # Before allauth's own view at the same path: Hearth applies the app's access rule first.
+    path("identity/o/authorize", oidc_authorization),
+    path("", include("allauth.idp.urls")),
     path("django-admin/", admin.site.urls),
     path("store/", include("apps_store.urls")),
     path("addons/", include("addons.urls")),

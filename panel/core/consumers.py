@@ -8,8 +8,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from panel.core.access import is_admin
-from panel.core.models import AppInstance, Task
+from panel.accounts.services import may_manage_app
+from panel.core.access import is_admin, may_watch_app
+from panel.core.models import Task
 
 
 class AppProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -29,7 +30,7 @@ class AppProgressConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _may_watch(self, app_id) -> bool:
         user = self.scope.get("user")
-        return bool(user and is_admin(user) and AppInstance.objects.filter(pk=app_id).exists())
+        return bool(user and may_watch_app(user, app_id))
 
     async def task_update(self, event: dict) -> None:
         await self.send_json({k: v for k, v in event.items() if k != "type"})
@@ -72,7 +73,11 @@ class TaskProgressConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _may_watch(self, task_id: int) -> bool:
         user = self.scope.get("user")
-        return bool(user and is_admin(user) and Task.objects.filter(pk=task_id).exists())
+        task = Task.objects.select_related("app").filter(pk=task_id).first()
+        if user is None or task is None:
+            return False
+        # A task outlives its app (uninstall): then only admins may read it.
+        return may_manage_app(user, task.app) if task.app else is_admin(user)
 
     @database_sync_to_async
     def _load(self) -> Task | None:

@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+from panel.accounts.services import may_manage_app
 from panel.core.access import is_admin
 from panel.core.models import AppInstance
 from panel.monitoring.logstream import LogCursor, LogLine
@@ -32,11 +33,13 @@ MAX_BACKLOG_LINES = 5000
 
 
 @database_sync_to_async
-def _managed_app(user, app_id) -> AppInstance | None:
-    """The app if this user may manage it; None for everyone else (and for a missing app)."""
-    if not (user and is_admin(user)):
+def _managed_app(user, app_id, *, admins_only: bool = False) -> AppInstance | None:
+    """The app if this user may manage it (admins, and the app's operators unless
+    `admins_only`); None for everyone else and for a missing app."""
+    if user is None or (admins_only and not is_admin(user)):
         return None
-    return AppInstance.objects.filter(pk=app_id).first()
+    app = AppInstance.objects.filter(pk=app_id).first()
+    return app if app is not None and may_manage_app(user, app) else None
 
 
 class LogFollower(threading.Thread):
@@ -66,8 +69,8 @@ class LogFollower(threading.Thread):
                     since=self.cursor.resume_since,
                     tail=self.tail if not self.cursor.last_ns else "all",
                 )
-            except Exception as exc:  # noqa: BLE001 - missing container, daemon hiccup
-                self.emit({"status": f"waiting for the container ({exc})"})
+            except Exception:  # noqa: BLE001 - missing container, daemon hiccup
+                self.emit({"status": "waiting for the app's container"})
                 self._stopped.wait(2.0)
                 continue
             self._stream = stream
@@ -105,8 +108,9 @@ class AppLogConsumer(AsyncJsonWebsocketConsumer):
     sender: asyncio.Task | None = None
 
     async def connect(self) -> None:
+        # Admins only, like the log page and the download (see tests/test_url_permissions.py).
         app = await _managed_app(
-            self.scope.get("user"), self.scope["url_route"]["kwargs"]["app_id"]
+            self.scope.get("user"), self.scope["url_route"]["kwargs"]["app_id"], admins_only=True
         )
         if app is None:
             await self.close(code=4403)
@@ -186,7 +190,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        self.app = await _managed_app(user, self.scope["url_route"]["kwargs"]["app_id"])
+        self.app = await _managed_app(
+            user, self.scope["url_route"]["kwargs"]["app_id"], admins_only=True
+        )
         if self.app is None:
             await self.close(code=4403)
             return

@@ -140,10 +140,13 @@
       return box.dataset.ws + (lastTs ? "?after=" + encodeURIComponent(lastTs) : "");
     }, {
       open: function () { if (status) status.textContent = "live"; },
-      close: function () { if (status) status.textContent = "reconnecting…"; },
+      close: function (event) {
+        if (status) status.textContent = event.code === 4403 ? "not available to you" : "reconnecting…";
+      },
       message: function (msg) {
         if (msg.status && status) { status.textContent = msg.status; return; }
         if (!msg.lines) return;
+        if (status) status.textContent = "live";
         const rows = msg.lines.map(function (line) { if (line.ts) lastTs = line.ts; return row(line); });
         if (following) show(rows);
         else {

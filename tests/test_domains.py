@@ -173,3 +173,12 @@ def test_outsiders_are_refused_and_get_is_not_allowed(outsider, owner, name, arg
 
 def test_outsiders_cannot_see_the_domains_page(outsider_client):
     assert outsider_client.get(reverse("domains:index")).status_code == 403
+
+
+def test_an_app_location_that_is_itself_a_domain_is_refused(domain):
+    from panel.core.services import check_location
+
+    Domain.objects.create(name="blog.localhost")
+    assert "is one of your domains" in check_location("blog", domain)["subdomain"]
+    assert check_location("shop", domain) == {}
+    assert "reserved for the Hearth dashboard" in check_location("my", domain)["subdomain"]

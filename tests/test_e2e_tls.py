@@ -16,6 +16,7 @@ from panel.domains.models import Certificate, Domain
 from panel.domains.providers.resolve import lookup
 from panel.domains.services import add_domain, certificate_for_app, renew_due_certificates
 from panel.proxy.sites import app_site_name
+from panel.runtime.spec import app_resource_names
 from tests.conftest import fetch, wait_for_task
 from tests.fixtures_domains import fetch_tls
 
@@ -41,7 +42,7 @@ def install(publish, domain, subdomain):
 
 
 def test_http01_install_creates_the_record_gets_a_certificate_and_serves_https_only(
-    worker, publish, bind, pebble_root, nginx
+    worker, publish, bind, pebble_root, nginx, docker_runtime
 ):
     domain = add_domain(
         name=bind.zone,
@@ -64,6 +65,14 @@ def test_http01_install_creates_the_record_gets_a_certificate_and_serves_https_o
     assert plain.status_code == 301
     https_port = settings.HEARTH_HTTPS_LISTEN.rsplit(":", 1)[-1]
     assert plain.headers["location"] == f"https://blog.hearth.test:{https_port}/some/page?x=1"
+    # The app is told its https origin.
+    container = docker_runtime.client.containers.get(
+        app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    )
+    assert (
+        f"HEARTH_APP_ORIGIN=https://blog.hearth.test:{https_port}"
+        in container.attrs["Config"]["Env"]
+    )
     uninstall = wait_for_task(request_app_action(app, "uninstall").pk)
     assert uninstall.state == Task.State.SUCCEEDED, uninstall.error
     assert lookup("blog.hearth.test", "A", bind.server) == []

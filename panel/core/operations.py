@@ -23,6 +23,7 @@ from panel.core.push import push_to_groups
 from panel.core.states import CLAIMED, AppState
 from panel.domains.services import (
     DnsStepFailed,
+    app_origin,
     create_app_records,
     ensure_app_certificate,
     release_app_names,
@@ -77,7 +78,8 @@ def push_task_update(task: Task) -> None:
 def _spec(app: AppInstance, address: str = ""):
     manifest = validate_manifest(app.manifest)
     dashboard = f"http://{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}"
-    env = contract_env({**platform_env(app.url, app.fqdn, dashboard), **app_addon_env(app)})
+    origin = app_origin(app)
+    env = contract_env({**platform_env(origin, app.fqdn, dashboard), **app_addon_env(app)})
     return build_container_spec(
         instance=settings.HEARTH_INSTANCE,
         app_hex_id=app.id.hex,

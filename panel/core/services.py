@@ -53,6 +53,11 @@ def check_location(subdomain: str, domain: Domain | None) -> dict[str, str]:
         and AppInstance.objects.filter(subdomain=subdomain, domain=domain).exists()
     ):
         errors["subdomain"] = f"{subdomain}.{domain.name} is already used by another app."
+    elif domain is not None and len(f"{subdomain}.{domain.name}") > 253:
+        errors["subdomain"] = "The full name would be longer than 253 characters."
+    elif domain is not None and Domain.objects.filter(name=f"{subdomain}.{domain.name}").exists():
+        # That name is a domain of its own, whose apps and dashboard live under it.
+        errors["subdomain"] = f"{subdomain}.{domain.name} is one of your domains; pick another."
     return errors
 
 

@@ -34,7 +34,7 @@ from panel.domains.issuance import (
 from panel.domains.models import DOMAIN_NAME_VALIDATOR, Certificate, Domain, TlsMode
 from panel.domains.providers import PROVIDERS, DnsProvider, ProviderError, Record, get_provider
 from panel.proxy.nginx import ProxyError, get_nginx
-from panel.proxy.render import TlsFiles
+from panel.proxy.render import TlsFiles, https_port
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +297,16 @@ def _refresh_dashboard() -> None:
     from panel.proxy.sites import write_dashboard_site
 
     write_dashboard_site(list(Domain.objects.values_list("name", flat=True)))
+
+
+def app_origin(app) -> str:
+    """The app's origin as browsers reach it: https when its domain gives it a certificate
+    (known before issuance, since the container starts while the certificate is obtained)."""
+    mode = app.domain.tls_mode
+    if mode == TlsMode.OFF or (mode == TlsMode.CUSTOM and certificate_for_app(app) is None):
+        return f"http://{app.fqdn}"
+    port = https_port(get_nginx().layout.tls_listen)
+    return f"https://{app.fqdn}" + ("" if port == 443 else f":{port}")
 
 
 def ensure_app_certificate(app) -> Certificate | None:

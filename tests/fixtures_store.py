@@ -61,3 +61,47 @@ class AppClient:
 
     def post(self, path: str, **kwargs) -> requests.Response:
         return self.request("POST", path, **kwargs)
+
+
+def run_action(app, action: str, timeout: float = 180):
+    """Queue start/stop/restart/retry/uninstall on the real worker and wait for its end."""
+    from panel.core.services import request_app_action
+    from tests.conftest import wait_for_task
+
+    task = wait_for_task(request_app_action(app, action).pk, timeout=timeout)
+    if action != "uninstall":
+        app.refresh_from_db()
+    return task
+
+
+def recreate_container(app):
+    """Re-create the app's container from its image and data (the retry path), and wait."""
+    from panel.core.models import AppInstance
+    from panel.core.states import AppState
+
+    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
+    return run_action(app, "retry")
+
+
+def app_container(docker_runtime, app) -> str:
+    """The app's container name, after checking it runs under the app contract."""
+    from panel.runtime.spec import app_resource_names
+
+    name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    host = docker_runtime.client.containers.get(name).attrs["HostConfig"]
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+    _, uid = docker_runtime.exec_in_container(name, ["id", "-u"])
+    assert uid.strip() == "1000", "the app must run as the hearth user"
+    return name
+
+
+def install_and_wait(release, subdomain: str, domain, timeout: float = 300):
+    """install_app as the dashboard calls it, then wait for the worker: (app, task)."""
+    from panel.core.services import install_app
+    from tests.conftest import wait_for_task
+
+    app = install_app(release=release, subdomain=subdomain, domain=domain)
+    task = wait_for_task(app.tasks.get().pk, timeout=timeout)
+    app.refresh_from_db()
+    return app, task

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 
-from panel.core.models import AppInstance, Task
-from panel.core.services import install_app, request_app_action
+from panel.core.models import Task
 from panel.core.states import AppState
-from panel.runtime.spec import app_resource_names
-from tests.conftest import wait_for_task
-from tests.fixtures_store import AppClient
+from tests.fixtures_store import (
+    AppClient,
+    app_container,
+    install_and_wait,
+    recreate_container,
+    run_action,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,29 +28,14 @@ def hidden_fields(html: str, form_id: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
 
 
-def act(app: AppInstance, action: str) -> Task:
-    task = wait_for_task(request_app_action(app, action).pk, timeout=120)
-    if action != "uninstall":
-        app.refresh_from_db()
-    return task
-
-
 def test_dokuwiki_keeps_a_page_written_over_http_across_restart_and_recreation(
     worker, publish_bundled, domain, docker_runtime
 ):
-    app = install_app(release=publish_bundled("dokuwiki"), subdomain="wiki", domain=domain)
-    task = wait_for_task(app.tasks.get().pk, timeout=180)
-    app.refresh_from_db()
+    app, task = install_and_wait(publish_bundled("dokuwiki"), "wiki", domain)
     assert task.state == Task.State.SUCCEEDED, task.error
     assert app.state == AppState.RUNNING
 
-    container_name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    container = docker_runtime.client.containers.get(container_name)
-    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
-    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
-    assert not container.attrs["HostConfig"]["CapAdd"]
-    code, uid = docker_runtime.exec_in_container(container_name, ["id", "-u"])
-    assert uid.strip() == "1000"
+    container_name = app_container(docker_runtime, app)
     code, password = docker_runtime.exec_in_container(
         container_name, ["cat", "/app/data/.initial-admin-password"]
     )
@@ -89,13 +76,12 @@ def test_dokuwiki_keeps_a_page_written_over_http_across_restart_and_recreation(
     )
     assert code == 0
 
-    assert act(app, "restart").state == Task.State.SUCCEEDED
+    assert run_action(app, "restart").state == Task.State.SUCCEEDED
     assert MARKER in page_text()
 
     # A new container from the same image (the retry path re-creates it) keeps the page.
-    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
-    assert act(app, "retry").state == Task.State.SUCCEEDED
+    assert recreate_container(app).state == Task.State.SUCCEEDED
     assert MARKER in page_text()
 
-    assert act(app, "uninstall").state == Task.State.SUCCEEDED
+    assert run_action(app, "uninstall").state == Task.State.SUCCEEDED
     assert docker_runtime.app_resources(app.id.hex).empty

@@ -4,26 +4,20 @@ written through its HTTP API is still there after restart and re-creation of the
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
-from panel.core.models import AppInstance, Task
-from panel.core.services import install_app, request_app_action
-from panel.core.states import AppState
-from panel.runtime.spec import app_resource_names
-from tests.conftest import wait_for_task
-from tests.fixtures_store import AppClient
+from panel.core.models import Task
+from tests.fixtures_store import (
+    AppClient,
+    app_container,
+    install_and_wait,
+    recreate_container,
+    run_action,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TITLE = "Hearth_notes"
 MARKER = "Kept in PostgreSQL across restarts: hearth-e2e-9c1d"
-
-
-def act(app: AppInstance, action: str) -> Task:
-    task = wait_for_task(request_app_action(app, action).pk, timeout=180)
-    if action != "uninstall":
-        app.refresh_from_db()
-    return task
 
 
 def api(client: AppClient, method: str = "GET", **params) -> dict:
@@ -39,17 +33,10 @@ def api(client: AppClient, method: str = "GET", **params) -> dict:
 def test_mediawiki_keeps_a_page_edited_over_its_api_in_postgresql(
     worker, addon_services, mail_relay, publish_bundled, domain, docker_runtime
 ):
-    app = install_app(release=publish_bundled("mediawiki"), subdomain="mw", domain=domain)
-    task = wait_for_task(app.tasks.get().pk, timeout=300)
-    app.refresh_from_db()
+    app, task = install_and_wait(publish_bundled("mediawiki"), "mw", domain)
     assert task.state == Task.State.SUCCEEDED, task.error
 
-    container_name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    container = docker_runtime.client.containers.get(container_name)
-    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
-    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
-    _, uid = docker_runtime.exec_in_container(container_name, ["id", "-u"])
-    assert uid.strip() == "1000"
+    container_name = app_container(docker_runtime, app)
     _, password = docker_runtime.exec_in_container(
         container_name, ["cat", "/app/data/.initial-admin-password"]
     )
@@ -80,11 +67,10 @@ def test_mediawiki_keeps_a_page_edited_over_its_api_in_postgresql(
         return response.text
 
     assert MARKER in page_text()
-    assert act(app, "restart").state == Task.State.SUCCEEDED
+    assert run_action(app, "restart").state == Task.State.SUCCEEDED
     assert MARKER in page_text()
-    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
-    assert act(app, "retry").state == Task.State.SUCCEEDED
+    assert recreate_container(app).state == Task.State.SUCCEEDED
     assert MARKER in page_text()
 
-    assert act(app, "uninstall").state == Task.State.SUCCEEDED
+    assert run_action(app, "uninstall").state == Task.State.SUCCEEDED
     assert docker_runtime.app_resources(app.id.hex).empty

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
-from panel.core.models import AppInstance, Task
-from panel.core.services import install_app, request_app_action
-from panel.core.states import AppState
-from panel.runtime.spec import app_resource_names
-from tests.conftest import wait_for_task
-from tests.fixtures_store import AppClient
+from panel.core.models import Task
+from tests.fixtures_store import (
+    AppClient,
+    app_container,
+    install_and_wait,
+    recreate_container,
+    run_action,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,27 +30,13 @@ EVENT = (
 )
 
 
-def act(app: AppInstance, action: str) -> Task:
-    task = wait_for_task(request_app_action(app, action).pk, timeout=120)
-    if action != "uninstall":
-        app.refresh_from_db()
-    return task
-
-
 def test_radicale_stores_an_event_put_over_caldav_and_serves_it_back_after_restart(
     worker, publish_bundled, domain, docker_runtime
 ):
-    app = install_app(release=publish_bundled("radicale"), subdomain="dav", domain=domain)
-    task = wait_for_task(app.tasks.get().pk, timeout=180)
-    app.refresh_from_db()
+    app, task = install_and_wait(publish_bundled("radicale"), "dav", domain)
     assert task.state == Task.State.SUCCEEDED, task.error
 
-    container_name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    container = docker_runtime.client.containers.get(container_name)
-    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
-    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
-    code, uid = docker_runtime.exec_in_container(container_name, ["id", "-u"])
-    assert uid.strip() == "1000"
+    container_name = app_container(docker_runtime, app)
     _, password = docker_runtime.exec_in_container(
         container_name, ["cat", "/app/data/.initial-admin-password"]
     )
@@ -80,11 +67,10 @@ def test_radicale_stores_an_event_put_over_caldav_and_serves_it_back_after_resta
     stranger.session.auth = ("admin", "not-the-password")
     assert stranger.get("/admin/work/planning.ics").status_code == 401
 
-    assert act(app, "restart").state == Task.State.SUCCEEDED
+    assert run_action(app, "restart").state == Task.State.SUCCEEDED
     assert "SUMMARY:Hearth planning" in event_summary()
-    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
-    assert act(app, "retry").state == Task.State.SUCCEEDED
+    assert recreate_container(app).state == Task.State.SUCCEEDED
     assert "SUMMARY:Hearth planning" in event_summary()
 
-    assert act(app, "uninstall").state == Task.State.SUCCEEDED
+    assert run_action(app, "uninstall").state == Task.State.SUCCEEDED
     assert docker_runtime.app_resources(app.id.hex).empty

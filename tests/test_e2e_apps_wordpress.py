@@ -7,14 +7,15 @@ import mailbox
 import xmlrpc.client
 
 import pytest
-from django.conf import settings
 
-from panel.core.models import AppInstance, Task
-from panel.core.services import install_app, request_app_action
-from panel.core.states import AppState
-from panel.runtime.spec import app_resource_names
-from tests.conftest import wait_for_task
-from tests.fixtures_store import AppClient
+from panel.core.models import Task
+from tests.fixtures_store import (
+    AppClient,
+    app_container,
+    install_and_wait,
+    recreate_container,
+    run_action,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,27 +23,13 @@ PASSWORD = "Hearth-e2e-Correct-Horse-42!"
 ADMIN_EMAIL = "owner@example.com"
 
 
-def act(app: AppInstance, action: str) -> Task:
-    task = wait_for_task(request_app_action(app, action).pk, timeout=180)
-    if action != "uninstall":
-        app.refresh_from_db()
-    return task
-
-
 def test_wordpress_wizard_completes_a_post_is_visible_and_survives_restart(
     worker, addon_services, mail_relay, publish_bundled, domain, docker_runtime
 ):
-    app = install_app(release=publish_bundled("wordpress"), subdomain="blog", domain=domain)
-    task = wait_for_task(app.tasks.get().pk, timeout=240)
-    app.refresh_from_db()
+    app, task = install_and_wait(publish_bundled("wordpress"), "blog", domain)
     assert task.state == Task.State.SUCCEEDED, task.error
 
-    container_name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    container = docker_runtime.client.containers.get(container_name)
-    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
-    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
-    _, uid = docker_runtime.exec_in_container(container_name, ["id", "-u"])
-    assert uid.strip() == "1000"
+    container_name = app_container(docker_runtime, app)
 
     site = AppClient(app.fqdn)
     first = site.get("/")
@@ -99,11 +86,10 @@ def test_wordpress_wizard_completes_a_post_is_visible_and_survives_restart(
     ]
     assert all(m["From"].endswith(f"blog.app@{domain.name}>") for m in sent)
 
-    assert act(app, "restart").state == Task.State.SUCCEEDED
+    assert run_action(app, "restart").state == Task.State.SUCCEEDED
     assert visible()
-    AppInstance.objects.filter(pk=app.pk).update(state=AppState.ERROR)
-    assert act(app, "retry").state == Task.State.SUCCEEDED
+    assert recreate_container(app).state == Task.State.SUCCEEDED
     assert visible()
 
-    assert act(app, "uninstall").state == Task.State.SUCCEEDED
+    assert run_action(app, "uninstall").state == Task.State.SUCCEEDED
     assert docker_runtime.app_resources(app.id.hex).empty

@@ -160,6 +160,68 @@ def moto_route53(tmp_path_factory):
     _stop(process)
 
 
+@dataclass(frozen=True)
+class AuthenticatedRoute53:
+    url: str
+    access_key_id: str
+    secret_access_key: str
+    zone: str
+    zone_id: str
+
+    def provider_config(self, **overrides: str) -> dict[str, str]:
+        # With the zone's id, no zone lookup: moto 5.2 rejects signed GETs even with a
+        # right key, while it checks signed POSTs (record changes) properly.
+        return {
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+            "endpoint_url": self.url,
+            "hosted_zone_id": self.zone_id,
+            **overrides,
+        }
+
+
+@pytest.fixture(scope="session")
+def route53_with_auth(tmp_path_factory):
+    """moto checking credentials like AWS: after the first three (unauthenticated) calls,
+    which make an IAM user with a key and a policy, every call needs that user's key."""
+    import boto3
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def listening() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    _wait_for(listening, "moto (with auth)", process, log)
+    options = {"endpoint_url": url, "region_name": "us-east-1"}
+    iam = boto3.client("iam", aws_access_key_id="setup", aws_secret_access_key="setup", **options)
+    iam.create_user(UserName="hearth")
+    key = iam.create_access_key(UserName="hearth")["AccessKey"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="hearth", PolicyName="dns", PolicyDocument=json.dumps(policy))
+    zone = "authed.example.org"
+    created = boto3.client(
+        "route53",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+        **options,
+    ).create_hosted_zone(Name=zone, CallerReference=secrets.token_hex(8))
+    zone_id = created["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    yield AuthenticatedRoute53(url, key["AccessKeyId"], key["SecretAccessKey"], zone, zone_id)
+    _stop(process)
+
+
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     """The certificate Pebble's own HTTPS listener presents (for 127.0.0.1)."""
     from cryptography import x509

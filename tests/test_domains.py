@@ -182,3 +182,32 @@ def test_an_app_location_that_is_itself_a_domain_is_refused(domain):
     assert "is one of your domains" in check_location("blog", domain)["subdomain"]
     assert check_location("shop", domain) == {}
     assert "reserved for the Hearth dashboard" in check_location("my", domain)["subdomain"]
+
+
+def test_route53_with_a_wrong_secret_is_refused_and_nothing_is_stored(
+    owner_client, route53_with_auth
+):
+    config = route53_with_auth.provider_config(secret_access_key="not-the-secret")
+    response = post_domain(
+        owner_client,
+        name=route53_with_auth.zone,
+        provider="route53",
+        tls_mode="acme-wildcard",
+        **{f"route53-{k}": v for k, v in config.items()},
+    )
+    assert response.status_code == 400
+    error = response.context["form"].errors["route53-secret_access_key"][0]
+    assert "refused these credentials" in error
+    assert not Domain.objects.exists()
+
+
+def test_route53_with_the_right_key_adds_the_domain(owner_client, route53_with_auth):
+    response = post_domain(
+        owner_client,
+        name=route53_with_auth.zone,
+        provider="route53",
+        tls_mode="acme-wildcard",
+        **{f"route53-{k}": v for k, v in route53_with_auth.provider_config().items()},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    assert Domain.objects.get().provider == "route53"

@@ -52,9 +52,13 @@ class Route53Provider(DnsProvider):
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", str(exc))
-            field = "secret_access_key" if code in _CREDENTIAL_ERRORS else None
-            if code == "NoSuchHostedZone":
-                field = "hosted_zone_id"
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _CREDENTIAL_ERRORS or status == 403:
+                raise ProviderError(
+                    f"{what}: Route 53 refused these credentials ({code or 'HTTP 403'})",
+                    field="secret_access_key",
+                ) from None
+            field = "hosted_zone_id" if code == "NoSuchHostedZone" else None
             raise ProviderError(f"{what}: Route 53 said {code}: {message}", field=field) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise ProviderError(f"{what}: {exc}", field="endpoint_url") from None
@@ -76,7 +80,11 @@ class Route53Provider(DnsProvider):
         )
 
     def verify(self) -> None:
-        self._call(f"reading the hosted zone {self.zone}", "get_hosted_zone", Id=self.zone_id())
+        # Writing (and removing) a throw-away record proves what Hearth needs: the key may
+        # change this zone. Reading alone would pass with a read-only key.
+        probe = Record(f"_hearth-check.{self.zone}", "TXT", ('"hearth"',), ttl=60)
+        self.set_record(probe)
+        self._change(f"removing {probe}", "DELETE", self._record_set(probe))
 
     def _change(self, what: str, action: str, record_set: dict) -> None:
         self._call(
@@ -87,16 +95,16 @@ class Route53Provider(DnsProvider):
         )
 
     def set_record(self, record: Record) -> None:
-        self._change(
-            f"setting {record}",
-            "UPSERT",
-            {
-                "Name": record.name + ".",
-                "Type": record.rtype,
-                "TTL": record.ttl,
-                "ResourceRecords": [{"Value": value} for value in record.values],
-            },
-        )
+        self._change(f"setting {record}", "UPSERT", self._record_set(record))
+
+    @staticmethod
+    def _record_set(record: Record) -> dict:
+        return {
+            "Name": record.name + ".",
+            "Type": record.rtype,
+            "TTL": record.ttl,
+            "ResourceRecords": [{"Value": value} for value in record.values],
+        }
 
     def current(self, name: str, rtype: str) -> dict | None:
         """The record set as Route 53 holds it (a DELETE must repeat it exactly)."""

@@ -5,18 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from docker.errors import ImageNotFound
 
 from apps_store.manifest import load_manifest
-from apps_store.models import Release
+from apps_store.models import AvailableUpdate, Release
 from apps_store.services import PACKAGES_DIR, build_package, image_tag, release_problem
+from apps_store.tasks import check_for_updates
 from panel.core.models import AppInstance
 from panel.core.services import ActionRejected, install_app
+from tests.fixtures_store import install_and_wait, run_action
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +101,31 @@ def test_a_build_failure_is_reported_with_the_build_log(package):
         run("buildpackage", str(package))
     assert "docker build failed" in str(caught.value)
     assert "compiling" in str(caught.value)
+
+
+def test_the_worker_marks_an_installed_app_updatable_once_a_newer_release_is_published(
+    worker, publish, domain, owner_client, tmp_path
+):
+    app, task = install_and_wait(publish("staticsite"), "upd", domain)
+    assert task.state == "succeeded", task.error
+    assert "update available" not in owner_client.get(reverse("core:dashboard")).content.decode()
+
+    newer = tmp_path / "staticsite"
+    shutil.copytree(PACKAGES_DIR / "staticsite", newer)
+    manifest = json.loads((newer / "HearthManifest.json").read_text())
+    manifest.update(version="1.1.0", changelog="A newer welcome page.")
+    (newer / "HearthManifest.json").write_text(json.dumps(manifest))
+    run("publishpackage", str(newer))
+
+    # What beat runs every few hours, run now by the real worker.
+    check_for_updates.delay()
+    deadline = time.monotonic() + 60
+    while not AvailableUpdate.objects.filter(app=app).exists():
+        assert time.monotonic() < deadline, "the worker did not mark the update"
+        time.sleep(0.2)
+    assert "update available" in owner_client.get(reverse("core:dashboard")).content.decode()
+    detail = owner_client.get(reverse("core:app_detail", args=[app.pk])).content.decode()
+    assert "update available: 1.1.0" in detail
+    page = owner_client.get(reverse("apps_store:app", args=["io.hearth.staticsite"]))
+    assert "A newer welcome page." in page.content.decode()
+    assert run_action(app, "uninstall").state == "succeeded"

@@ -61,7 +61,7 @@ def make_catalog(apps: int) -> None:
             title=f"Example App {n:04d}",
             tagline=f"Tagline of app {n}",
             description=f"A description of app {n}. " * 5,
-            tags=[tags[n % len(tags)], tags[(n * 7) % len(tags)]],
+            tags=[tags[n % len(tags)], tags[(n + 4) % len(tags)]],
             icon=ICON,
         )
         for n in range(apps)

@@ -18,6 +18,7 @@ ADDON_MODULES = (
     "addons.sendmail.addon",
     "addons.scheduler.addon",
     "addons.oidc.addon",
+    "addons.ldap.addon",
 )
 
 ADDONS: dict[str, Addon] = {}

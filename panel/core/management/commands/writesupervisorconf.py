@@ -63,6 +63,17 @@ stdout_logfile_backups=3
 redirect_stderr=true
 
 ; The SMTP relay apps with the sendmail addon send through (addons/sendmail/relay.py).
+[program:ldap]
+command={bin}/python {root}/manage.py runldapserver
+directory={root}
+environment=HEARTH_HOME="{home}"{extra_env}
+autorestart=true
+stopsignal=TERM
+stdout_logfile={home}/log/ldap.log
+stdout_logfile_maxbytes=10MB
+stdout_logfile_backups=3
+redirect_stderr=true
+
 [program:mailrelay]
 command={bin}/python {root}/manage.py runmailrelay
 directory={root}
@@ -81,6 +92,7 @@ PASSED_THROUGH = (
     "HEARTH_HTTP_LISTEN",
     "HEARTH_INSTANCE",
     "HEARTH_MAIL_RELAY_PORT",
+    "HEARTH_LDAP_PORT",
     "HEARTH_MAIL_SMARTHOST",
 )
 

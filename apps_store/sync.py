@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from apps_store.manifest import ManifestError, validate_manifest
 from apps_store.models import Release, StoreApp, StoreSource
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = "hearth-store/1"
 INDEX_PATH = "/api/v1/store/index.json"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
+# An icon is shown at 64 pixels; 256 KiB of base64 is plenty and keeps the catalog small.
+MAX_ICON_CHARS = 256 * 1024
 
 _TEXT = {"type": "string"}
 INDEX_SCHEMA = {
@@ -65,7 +68,11 @@ INDEX_SCHEMA = {
                     "description": _TEXT,
                     "tags": {"type": "array", "items": _TEXT},
                     # Only images as data: URLs; the page shows them in <img>, never as links.
-                    "icon": {"type": "string", "pattern": r"^(data:image/[a-z0-9.+-]+;base64,|$)"},
+                    "icon": {
+                        "type": "string",
+                        "pattern": r"^(data:image/[a-z0-9.+-]+;base64,|$)",
+                        "maxLength": MAX_ICON_CHARS,
+                    },
                     "releases": {
                         "type": "array",
                         "items": {
@@ -200,7 +207,7 @@ def _release_document(app_id: str, entry: dict) -> dict:
 
 def verify_store_index(index: object, store_url: str) -> None:
     """Raise StoreSyncError naming the first thing in the index that cannot be trusted."""
-    error = next(iter(sorted(_INDEX_VALIDATOR.iter_errors(index), key=lambda e: e.path)), None)
+    error = best_match(_INDEX_VALIDATOR.iter_errors(index))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise StoreSyncError(

@@ -386,3 +386,14 @@ def test_install_page_of_a_release_with_an_invalid_manifest_says_so(owner_client
     assert response.status_code == 400
     assert "its manifest is invalid" in response.content.decode()
     assert "httpPort" in response.content.decode()
+
+
+def test_a_store_serving_an_oversized_or_non_image_icon_is_refused(db, static_store):
+    make_release()
+    index = build_store_index()
+    StoreApp.objects.all().delete()
+    for icon in ("data:text/html;base64,PHNjcmlwdD4=", "data:image/png;base64," + "A" * 300_000):
+        index["apps"][0]["icon"] = icon
+        with pytest.raises(StoreSyncError, match="at apps/0/icon"):
+            sync_store(static_store(index).url)
+    assert not StoreApp.objects.exists()

@@ -224,6 +224,43 @@ def restart(app: AppInstance, progress: TaskProgress) -> AppState:
     return AppState.RUNNING
 
 
+def change_location(app: AppInstance, progress: TaskProgress) -> AppState:
+    """Move DNS, certificate, nginx and the app's origin from the old location to the new
+    one (already the app's). On failure the new record goes and the app keeps its old place,
+    from which a retry (or another move) starts again."""
+    from panel.domains.models import LocationChange
+    from panel.domains.services import drop_stale_app_certificate, remove_records_for
+
+    move = LocationChange.objects.select_related("old_domain").get(task_id=progress.task.pk)
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    try:
+        progress.step(60, f"Creating the DNS record for {app.fqdn}")
+        for note in _dns_step(create_app_records, app):
+            progress.step(62, note)
+        progress.step(65, f"Certificate for {app.fqdn} (if its domain uses TLS)")
+        drop_stale_app_certificate(app)
+        _dns_step(ensure_app_certificate, app)
+        progress.step(70, f"Recreating the container with origin {app_origin(app)}")
+        address = runtime.ensure_network(names, app.id.hex)
+        runtime.run_container(_spec(app, address))
+        write_app_site(app, address)
+        progress.step(75, f"{app.fqdn} routed; waiting for {app.manifest['healthCheckPath']}")
+        _wait_healthy(app, address, progress)
+    except Exception:
+        try:
+            remove_app_records(app)
+        except DnsStepFailed as exc:
+            log.warning("undoing the DNS record of %s: %s", app, exc)
+        AppInstance.objects.filter(pk=app.pk).update(
+            subdomain=move.old_subdomain, domain=move.old_domain
+        )
+        raise
+    progress.step(78, f"Removing the DNS record of the old location {move.old_fqdn}")
+    _dns_step(lambda _app: remove_records_for(move.old_domain, move.old_fqdn), app)
+    return AppState.RUNNING
+
+
 def uninstall(app: AppInstance, progress: TaskProgress) -> None:
     progress.step(20, f"Removing {app.fqdn} from nginx")
     remove_app_site(app)
@@ -247,6 +284,8 @@ OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = 
     Task.Kind.STOP: stop,
     Task.Kind.RESTART: restart,
     Task.Kind.UNINSTALL: uninstall,
+    # Not (yet) one of Task.Kind's choices: the kind is stored as this plain string.
+    "change_location": change_location,
 }
 
 

@@ -150,5 +150,58 @@ def request_app_action(app: AppInstance, action: str, user=None) -> Task:
     return task
 
 
+CHANGE_LOCATION = "change_location"
+
+
+def change_app_location(
+    app: AppInstance, *, subdomain: str, domain: Domain | None, user=None
+) -> Task:
+    """Move an app to another subdomain and/or domain: the new location is the app's at once
+    (so nothing else can take it); the worker moves DNS, certificate, nginx and the origin.
+
+    The app goes through the restart states: its container is recreated with the new origin.
+    """
+    from panel.domains.models import LocationChange
+
+    subdomain = (subdomain or "").strip().lower()
+    if domain is not None and (subdomain, domain.pk) == (app.subdomain, app.domain_id):
+        raise ActionRejected({"subdomain": f"{app.title} already lives at {app.fqdn}."})
+    errors = check_location(subdomain, domain)
+    if errors:
+        raise ActionRejected(errors)
+    try:
+        with transaction.atomic():
+            app = AppInstance.objects.select_for_update().select_related("domain").get(pk=app.pk)
+            if active_task(app) is not None:
+                raise ActionRejected(
+                    {"action": f"{app.title} is busy; wait until it finishes, then try again."}
+                )
+            if app.state != AppState.RUNNING:
+                raise ActionRejected(
+                    {"action": f"only a running app can move; {app.title} is {app.state}."}
+                )
+            app.transition_to(ACTION_STATES["restart"])
+            old_subdomain, old_domain = app.subdomain, app.domain
+            AppInstance.objects.filter(pk=app.pk).update(subdomain=subdomain, domain=domain)
+            task = Task.objects.create(
+                kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)
+            )
+            LocationChange.objects.create(
+                task=task, old_subdomain=old_subdomain, old_domain=old_domain
+            )
+            record_event(
+                "change_location_requested",
+                app=app,
+                actor=user,
+                message=f"{old_subdomain}.{old_domain.name} → {subdomain}.{domain.name}",
+            )
+            _enqueue(task)
+    except IntegrityError:
+        raise ActionRejected(
+            {"subdomain": f"{subdomain}.{domain.name} is already used by another app."}
+        ) from None
+    return task
+
+
 def active_task(app: AppInstance) -> Task | None:
     return app.tasks.filter(state__in=[Task.State.QUEUED, Task.State.RUNNING]).first()

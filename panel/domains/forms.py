@@ -80,3 +80,18 @@ class CertificateUploadForm(forms.Form):
         mapping = {"certificate": "fullchain", "key": "key"}
         for field, message in errors.items():
             self.add_error(mapping.get(field), message)
+
+
+class LocationForm(forms.Form):
+    subdomain = forms.CharField(max_length=63)
+    domain = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from panel.domains.models import Domain
+
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = Domain.objects.all()
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)

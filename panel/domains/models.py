@@ -94,3 +94,22 @@ class Certificate(models.Model):
     @property
     def file_stem(self) -> str:
         return f"app-{self.app_id.hex}" if self.app_id else f"domain-{self.domain.name}"
+
+
+class LocationChange(models.Model):
+    """Where an app lived before a location change task: the task moves DNS, certificate,
+    nginx and the app's origin from here to the app's current subdomain and domain."""
+
+    task = models.OneToOneField(
+        "core.Task", on_delete=models.CASCADE, related_name="location_change"
+    )
+    old_subdomain = models.CharField(max_length=63)
+    old_domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"from {self.old_fqdn}"
+
+    @property
+    def old_fqdn(self) -> str:
+        return f"{self.old_subdomain}.{self.old_domain.name}"

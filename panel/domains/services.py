@@ -175,16 +175,28 @@ def _quietly_delete(provider: DnsProvider, record: Record) -> None:
 
 
 def remove_app_records(app) -> None:
-    provider = domain_provider(app.domain)
+    remove_records_for(app.domain, app.fqdn)
+
+
+def remove_records_for(domain: Domain, fqdn: str) -> None:
+    provider = domain_provider(domain)
     if not provider.automatic:
         return
     for rtype in ("A", "AAAA"):
         try:
-            provider.delete_record(app.fqdn, rtype)
+            provider.delete_record(fqdn, rtype)
         except ProviderError as exc:
-            raise DnsStepFailed(
-                f"DNS record {app.fqdn} {rtype} could not be removed: {exc}"
-            ) from None
+            raise DnsStepFailed(f"DNS record {fqdn} {rtype} could not be removed: {exc}") from None
+
+
+def drop_stale_app_certificate(app) -> None:
+    """After a move: the app's own certificate for its old name goes (row and files)."""
+    for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
+        if certificate.domain_id != app.domain_id or not name_is_covered(
+            app.fqdn, certificate.names
+        ):
+            remove_certificate_files(certificate)
+            certificate.delete()
 
 
 def release_app_names(app) -> None:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:domain_id>/", views.domain_detail, name="detail"),
     path("<int:domain_id>/remove/", views.domain_remove, name="remove"),
     path("<int:domain_id>/certificate/", views.certificate_upload, name="certificate"),
+    path("apps/<uuid:app_id>/location/", views.app_location, name="app_location"),
 ]

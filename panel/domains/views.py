@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from panel.core.access import admin_required
-from panel.domains.forms import CertificateUploadForm, DomainForm
+from panel.core.access import admin_required, get_app_for_user
+from panel.core.services import ActionRejected, change_app_location
+from panel.domains.forms import CertificateUploadForm, DomainForm, LocationForm
 from panel.domains.models import Domain
 from panel.domains.providers import ProviderError
 from panel.domains.services import (
@@ -131,3 +132,29 @@ def certificate_upload(request: HttpRequest, domain_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Certificate for {', '.join(certificate.names)} installed.")
     return redirect("domains:detail", domain_id=domain.pk)
+
+
+@admin_required
+def app_location(request: HttpRequest, app_id) -> HttpResponse:
+    """Move an app to another subdomain or domain (a task, like install)."""
+    app = get_app_for_user(request, app_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    form = LocationForm(
+        request.POST or None, initial={"subdomain": app.subdomain, "domain": app.domain}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = change_app_location(
+                app,
+                subdomain=form.cleaned_data["subdomain"],
+                domain=form.cleaned_data["domain"],
+                user=request.user,
+            )
+        except ActionRejected as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, f"Moving {app.title}.")
+            return redirect("core:task_detail", task_id=task.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "domains/location.html", {"app": app, "form": form}, status=status)

@@ -234,6 +234,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if self.reader is not None:
             self.reader.cancel()
         if self.sock is not None:
+            # shutdown, not only close: it wakes the thread blocked in recv().
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self.sock.close()
             await _record_terminal(self.app, self.scope.get("user"), "closed")

@@ -72,18 +72,32 @@ def provision_app_addons(app: AppInstance, progress=None) -> None:
         instances[name] = instance
 
     failures: dict[str, Exception] = {}
-    with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="addon") as pool:
-        futures = {
-            pool.submit(_provision_one, addons[name], app, instance): name
-            for name, instance in instances.items()
-        }
-        for done, future in enumerate(as_completed(futures), start=1):
-            name = futures[future]
-            if future.exception() is not None:
-                failures[name] = future.exception()
-            elif progress is not None:
-                span = PROGRESS_LAST - PROGRESS_FIRST
-                progress.step(PROGRESS_FIRST + span * done // len(wanted), f"Provisioned {name}")
+    span = PROGRESS_LAST - PROGRESS_FIRST
+
+    def finished(done: int, name: str, error: BaseException | None) -> None:
+        if error is not None:
+            failures[name] = error
+        elif progress is not None:
+            progress.step(PROGRESS_FIRST + span * done // len(wanted), f"Provisioned {name}")
+
+    if connection.in_atomic_block:
+        # Inside a transaction, threads (with connections of their own) would neither see its
+        # rows nor get SQLite's write lock: provision one after the other here instead.
+        for done, (name, instance) in enumerate(instances.items(), start=1):
+            try:
+                _provision_one(addons[name], app, instance)
+            except Exception as exc:  # noqa: BLE001 - collected, undone and raised below
+                finished(done, name, exc)
+            else:
+                finished(done, name, None)
+    else:
+        with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="addon") as pool:
+            futures = {
+                pool.submit(_provision_in_thread, addons[name], app, instance): name
+                for name, instance in instances.items()
+            }
+            for done, future in enumerate(as_completed(futures), start=1):
+                finished(done, futures[future], future.exception())
     if failures:
         _undo(app, created)
         raise AddonProvisioningFailed(
@@ -92,11 +106,15 @@ def provision_app_addons(app: AppInstance, progress=None) -> None:
 
 
 def _provision_one(addon: Addon, app: AppInstance, instance: AddonInstance) -> None:
+    addon.provision(app, instance)
+    if instance.state != AddonInstance.State.READY:
+        instance.state = AddonInstance.State.READY
+        instance.save(update_fields=["state", "updated_at"])
+
+
+def _provision_in_thread(addon: Addon, app: AppInstance, instance: AddonInstance) -> None:
     try:
-        addon.provision(app, instance)
-        if instance.state != AddonInstance.State.READY:
-            instance.state = AddonInstance.State.READY
-            instance.save(update_fields=["state", "updated_at"])
+        _provision_one(addon, app, instance)
     finally:
         # Each pool thread opened its own database connection; do not leave it behind.
         connection.close()

@@ -36,7 +36,7 @@ def test_every_registered_addon_describes_itself_and_is_known_to_the_manifest_sc
     assert names == sorted(names)
     assert set(names) >= {"localstorage", "mysql", "postgresql", "redis", "scheduler", "sendmail"}
     for addon in addons:
-        assert addon.description and len(addon.description) < 120, addon.name
+        assert addon.description and len(addon.description) < 160, addon.name
         assert addon.name in ADDON_OPTIONS
         schema = ADDON_OPTIONS[addon.name]
         if addon.name != "scheduler":
@@ -78,19 +78,39 @@ def test_an_unknown_addon_or_option_fails_manifest_validation():
 
 @pytest.mark.django_db
 def test_an_addon_this_hearth_does_not_provide_is_refused_before_anything_is_created(domain):
+    missing = sorted(set(ADDON_OPTIONS) - {addon.name for addon in all_addons()})[0]
     app = AppInstance.objects.create(
         store_app_id="io.example.app",
         title="App",
         version="1.0.0",
-        manifest={**MANIFEST, "addons": {"mysql": {}, "ldap": {}}},
+        manifest={**MANIFEST, "addons": {"mysql": {}, missing: {}}},
         image="example",
-        subdomain="ldapapp",
+        subdomain="unprovided",
         domain=domain,
         memory_limit=64 * 1024 * 1024,
     )
-    with pytest.raises(AddonProvisioningFailed, match='"ldap" addon'):
+    with pytest.raises(AddonProvisioningFailed, match=f'"{missing}" addon'):
         provision_app_addons(app)
     assert not AddonInstance.objects.filter(app=app).exists()
+
+
+@pytest.mark.django_db
+def test_provisioning_inside_a_transaction_works_without_threads(domain):
+    jobs = {"tick": {"schedule": "* * * * *", "command": "true"}}
+    app = AppInstance.objects.create(
+        store_app_id="io.example.app",
+        title="App",
+        version="1.0.0",
+        manifest={**MANIFEST, "addons": {"scheduler": jobs}},
+        image="example",
+        subdomain="intransaction",
+        domain=domain,
+        memory_limit=64 * 1024 * 1024,
+    )
+    provision_app_addons(app)  # the test's transaction is open: rows are not committed yet
+    instance = AddonInstance.objects.get(app=app)
+    assert instance.state == AddonInstance.State.READY
+    assert instance.options == jobs
 
 
 def test_scheduler_runs_a_job_once_in_each_minute_its_schedule_matches():
@@ -184,3 +204,47 @@ def test_the_supervisor_config_runs_the_mail_relay(tmp_path):
     text = path.read_text()
     assert "[program:mailrelay]" in text
     assert "manage.py runmailrelay" in text
+
+
+class _Collector:
+    """An outbound relay stand-in: a real SMTP server that keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def test_the_relay_hands_mail_to_the_configured_outbound_relay(tmp_path, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    collector = _Collector()
+    outbound_port = _free_port()
+    outbound = Controller(collector, hostname="127.0.0.1", port=outbound_port)
+    outbound.start()
+    monkeypatch.setenv("HEARTH_MAIL_SMARTHOST", f"smtp://127.0.0.1:{outbound_port}")
+    port = _free_port()
+    relay = start_relay(
+        "127.0.0.1",
+        port,
+        tmp_path / "outbox",
+        lambda user, pw: Sender("app1", "www.app@example.com", "App 1"),
+    )
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.login("app1", "pw1")
+            smtp.sendmail(
+                "www.app@example.com",
+                ["someone@example.org"],
+                "From: www.app@example.com\r\nSubject: out\r\n\r\nbody\r\n",
+            )
+    finally:
+        relay.stop()
+        outbound.stop()
+    [envelope] = collector.envelopes
+    assert envelope.mail_from == "www.app@example.com"
+    assert envelope.rcpt_tos == ["someone@example.org"]
+    assert b"X-Hearth-App: App 1" in envelope.content
+    assert list(mailbox.Maildir(tmp_path / "outbox")) == []  # forwarded, not kept

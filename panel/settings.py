@@ -222,6 +222,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Monitoring: every app's health (down, OOM, restart loop) and the resource graphs.
     "monitoring-health": {"task": "monitoring.check_health", "schedule": 60.0},
     "monitoring-metrics": {"task": "monitoring.sample_metrics", "schedule": 60.0},
+    "monitoring-rotate-logs": {"task": "monitoring.rotate_logs", "schedule": 600.0},
 }
 
 # Outbound mail for alerts to admins: the owner's SMTP relay.

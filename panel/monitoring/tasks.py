@@ -17,3 +17,13 @@ def sample_metrics() -> int:
     from panel.monitoring.metrics import sample_metrics as sample
 
     return len(sample())
+
+
+@shared_task(name="monitoring.rotate_logs")
+def rotate_logs() -> int:
+    from django.conf import settings
+
+    from panel.monitoring.logrotate import rotate_logs as rotate
+
+    home = settings.HEARTH_HOME
+    return len(rotate([home / "log", settings.HEARTH_NGINX_DIR / "logs"]))

@@ -262,3 +262,42 @@ def test_role_page_refuses_a_user_manager_promoting_to_admin(client, owner, alic
     )
     assert role_of(bob) == Role.USER
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_an_app_password_is_shown_once_stored_hashed_and_scoped(client, alice, app, domain):
+    from panel.accounts.models import AppPassword
+    from panel.accounts.services import check_person_password
+
+    client.force_login(alice)
+    page = client.post(
+        reverse("accounts:app_password_create"), {"name": "Phone calendar", "app": app.pk}
+    ).content.decode()
+    secret = re.search(r'id="new-app-password">([^<]+)<', page).group(1)
+    record = AppPassword.objects.get(user=alice)
+    assert secret not in record.password_hash
+    assert check_person_password(alice, secret, app)
+    other = AppInstance.objects.create(
+        store_app_id="x.y",
+        title="Other",
+        version="1.0.0",
+        manifest={},
+        image="x",
+        subdomain="other",
+        domain=domain,
+        memory_limit=1,
+    )
+    assert not check_person_password(alice, secret, other)  # scoped to the one app
+    assert secret not in client.get(reverse("accounts:profile")).content.decode()
+    client.post(reverse("accounts:app_password_delete", args=[record.pk]))
+    assert not check_person_password(alice, secret, app)
+
+
+def test_nobody_removes_someone_elses_app_password(client, alice, bob, app):
+    from panel.accounts.models import AppPassword
+    from panel.accounts.services import create_app_password
+
+    record, _ = create_app_password(alice, "Mail", app)
+    client.force_login(bob)
+    response = client.post(reverse("accounts:app_password_delete", args=[record.pk]))
+    assert response.status_code == 404
+    assert AppPassword.objects.filter(pk=record.pk).exists()

@@ -296,3 +296,17 @@ def test_a_person_cannot_bind_without_an_app_behind_the_connection(ldap_server, 
             "alice-pw",
             auto_bind=True,
         )
+
+
+def test_an_app_password_works_for_an_ldap_bind(ldap_server, ldap_app, django_user_model):
+    from panel.accounts.services import create_app_password
+
+    alice = django_user_model.objects.get(username="alice")
+    _, secret = create_app_password(alice, "Mail client", ldap_app)
+    connection = Connection(
+        Server(f"ldap://127.0.0.1:{ldap_server}"),
+        directory.app_bind_dn(ldap_app.id.hex),
+        "app-secret",
+        auto_bind=True,
+    )
+    assert connection.rebind(directory.user_dn("alice"), secret)

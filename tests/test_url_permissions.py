@@ -43,6 +43,8 @@ AUDIENCE = {
     "accounts:accept": PUBLIC,
     "core:dashboard": SIGNED_IN,
     "accounts:profile": SIGNED_IN,
+    "accounts:app_password_create": SIGNED_IN,
+    "accounts:app_password_delete": SIGNED_IN,
     "core:app_detail": APP_MANAGER,
     "core:app_progress": APP_MANAGER,
     "core:app_action": APP_MANAGER,
@@ -79,6 +81,7 @@ AUDIENCE = {
     "domains:detail": ADMIN,
     "domains:remove": ADMIN,
     "domains:certificate": ADMIN,
+    "domains:app_location": ADMIN,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect
@@ -145,6 +148,7 @@ def world(db, django_user_model, domain):
         "token": Invitation.objects.create(email="new@example.com", role="user").token,
         "action": "stop",
         "domain_id": domain.pk,
+        "password_id": 1,
     }
     return people, samples
 

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from addons.ldap import directory, protocol
 from addons.models import AddonInstance
 from panel.accounts.models import AppAccess
-from panel.accounts.services import may_use_app
+from panel.accounts.services import check_person_password, may_use_app
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Event
 
@@ -84,7 +84,7 @@ class DirectoryServer:
         if app is None:
             return protocol.INVALID_CREDENTIALS, "bind as the app first"
         user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
-        if user is None or not request.password or not user.check_password(request.password):
+        if user is None or not check_person_password(user, request.password, app):
             record_event(
                 "sso_refused",
                 app=app,

@@ -68,3 +68,15 @@ class AcceptInvitationForm(forms.Form):
         password = self.cleaned_data["password"]
         validate_password(password)
         return password
+
+
+class AppPasswordForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="The client it is for, e.g. Phone calendar")
+    app = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every app I may use")
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from panel.accounts.services import usable_apps
+        from panel.core.models import AppInstance
+
+        self.fields["app"].queryset = usable_apps(user, AppInstance.objects.all())

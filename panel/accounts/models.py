@@ -89,3 +89,28 @@ class SecurityPolicy(models.Model):
     def current(cls) -> SecurityPolicy:
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class AppPassword(models.Model):
+    """A password for one client that cannot do single sign-on (a mail or CalDAV app).
+
+    Only its hash is kept; the person sees it once. Scoped to one app, or to every app when
+    `app` is empty; the app's access rule still applies.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="app_passwords"
+    )
+    app = models.ForeignKey(
+        "core.AppInstance", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    password_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.user}"

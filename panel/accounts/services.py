@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from panel.accounts.models import AppAccess, Invitation, Membership
+from panel.accounts.models import AppAccess, AppPassword, Invitation, Membership
 from panel.accounts.roles import Permission, Role, assignable_roles, has_permission
 from panel.core.events import record_event
 
@@ -194,3 +197,30 @@ def accept_invitation(token: str, *, username: str, password: str):
     invitation.save(update_fields=["accepted_at"])
     record_event("invitation_accepted", actor=user, message=f"{username} <{invitation.email}>")
     return user
+
+
+def create_app_password(user, name: str, app=None) -> tuple[AppPassword, str]:
+    """Make a password for one client; the plain text is returned this once only."""
+    name = name.strip()
+    if not name:
+        raise AccountRejected({"name": "name it after the client, e.g. 'Phone calendar'"})
+    secret = "-".join(secrets.token_hex(2) for _ in range(4))
+    record = AppPassword.objects.create(
+        user=user, app=app, name=name, password_hash=make_password(secret)
+    )
+    record_event("app_password_created", actor=user, app=app, message=name)
+    return record, secret
+
+
+def check_person_password(user, password: str, app=None) -> bool:
+    """The account password, or an app password valid for `app` (any app when unscoped)."""
+    if not password:
+        return False
+    if user.check_password(password):
+        return True
+    scoped = AppPassword.objects.filter(user=user).filter(Q(app__isnull=True) | Q(app=app))
+    for record in scoped:
+        if check_password(password, record.password_hash):
+            AppPassword.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+            return True
+    return False

@@ -6,21 +6,23 @@ from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel.accounts.forms import (
     AcceptInvitationForm,
     AppAccessForm,
+    AppPasswordForm,
     GroupForm,
     GroupMembersForm,
     InviteForm,
     RoleForm,
 )
-from panel.accounts.models import AppAccess, Invitation, SecurityPolicy
+from panel.accounts.models import AppAccess, AppPassword, Invitation, SecurityPolicy
 from panel.accounts.roles import Permission, assignable_roles
 from panel.accounts.services import (
     AccountRejected,
     accept_invitation,
+    create_app_password,
     create_group,
     invite_user,
     role_of,
@@ -45,7 +47,47 @@ def _add_errors(form, exc: AccountRejected) -> None:
 @require_GET
 @signed_in_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", {"role": role_of(request.user)})
+    return _profile(request, AppPasswordForm(user=request.user))
+
+
+def _profile(request: HttpRequest, form, new_password: str = "", status: int = 200):
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "role": role_of(request.user),
+            "app_passwords": AppPassword.objects.filter(user=request.user).select_related("app"),
+            "form": form,
+            "new_password": new_password,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@signed_in_required
+def app_password_create(request: HttpRequest) -> HttpResponse:
+    form = AppPasswordForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            _, secret = create_app_password(
+                request.user, form.cleaned_data["name"], form.cleaned_data["app"]
+            )
+        except AccountRejected as exc:
+            _add_errors(form, exc)
+        else:
+            # Shown in this response only; it is stored hashed.
+            return _profile(request, AppPasswordForm(user=request.user), new_password=secret)
+    return _profile(request, form, status=400)
+
+
+@require_POST
+@signed_in_required
+def app_password_delete(request: HttpRequest, password_id: int) -> HttpResponse:
+    record = get_object_or_404(AppPassword, pk=password_id, user=request.user)
+    record.delete()
+    messages.success(request, f"App password {record.name} removed.")
+    return redirect("accounts:profile")
 
 
 @require_http_methods(["GET", "POST"])

@@ -50,4 +50,4 @@ def replace_section(document: str) -> str:
         before, rest = document.split(MARKDOWN_START, 1)
         after = rest.split(MARKDOWN_END, 1)[1].removeprefix("\n")
         return before + section + after
-    return document.rstrip("\n") + "\n\n## Addons\n\n" + section
+    return document.rstrip("\n") + "\n\n## Addon reference\n\n" + section

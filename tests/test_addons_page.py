@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -53,4 +55,9 @@ def test_the_generated_section_is_replaced_in_place_and_verified(tmp_path, capsy
     assert "old table" not in text
     assert text.startswith("# Guide\n\n") and text.endswith("\n## After\n")
     assert replace_section(text) == text
+    call_command("addonsreference", verify=str(guide))
+
+
+def test_the_packaging_guide_has_the_current_addon_reference():
+    guide = Path(__file__).resolve().parent.parent / "docs" / "packaging.md"
     call_command("addonsreference", verify=str(guide))

@@ -25,8 +25,8 @@ class SchedulerAddon(Addon):
         "Runs the manifest's cron jobs inside the app's container; output goes to its log."
     )
     options = {
-        "<job name>": '{"schedule": "<5-field cron>", "command": "<shell command>"}: '
-        "one job, run as the app's user",
+        "<job name>": 'one job: "schedule" (5-field cron) and "command" (a shell command), '
+        "run as the app's user",
     }
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:

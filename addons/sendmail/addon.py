@@ -23,7 +23,7 @@ def mail_from(app: AppInstance) -> str:
 @register
 class SendmailAddon(Addon):
     name = "sendmail"
-    description = "SMTP credentials to send mail as <location>.app@<domain> through Hearth."
+    description = "SMTP credentials to send mail through Hearth from the app's own address."
     variables = (
         "MAIL_SMTP_SERVER",
         "MAIL_SMTP_PORT",

@@ -25,7 +25,10 @@ class Command(BaseCommand):
         elif verify:
             text = Path(verify).read_text()
             if replace_section(text) != text:
-                raise CommandError(f"the addon reference in {verify} is out of date")
+                raise CommandError(
+                    f"the addon reference in {verify} is out of date: "
+                    f"run `manage.py addonsreference --write {verify}`"
+                )
             self.stdout.write(f"the addon reference in {verify} is up to date")
         else:
             self.stdout.write(render_markdown(), ending="")

@@ -301,3 +301,19 @@ def test_nobody_removes_someone_elses_app_password(client, alice, bob, app):
     response = client.post(reverse("accounts:app_password_delete", args=[record.pk]))
     assert response.status_code == 404
     assert AppPassword.objects.filter(pk=record.pk).exists()
+
+
+def test_admins_filter_the_event_log_by_what_outcome_who_and_app(client, owner, alice, app):
+    from panel.core.events import record_event
+
+    record_event("login", actor=alice, message="from 198.51.100.1")
+    record_event("login_failed", outcome=Event.Outcome.FAILED, message="mallory from 203.0.113.7")
+    record_event("sso_grant", app=app, actor=alice, message="LDAP bind")
+    client.force_login(owner)
+    url = reverse("core:events")
+    failed = client.get(url, {"outcome": "failed"}).content.decode()
+    assert "mallory" in failed and "198.51.100.1" not in failed
+    by_alice = client.get(url, {"actor": "alice", "action": "login"}).content.decode()
+    assert "198.51.100.1" in by_alice and "LDAP bind" not in by_alice
+    by_app = client.get(url, {"app": "site.localhost"}).content.decode()
+    assert "LDAP bind" in by_app and "mallory" not in by_app

@@ -93,5 +93,27 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_GET
 @admin_required
 def event_log(request: HttpRequest) -> HttpResponse:
-    events = Event.objects.select_related("actor")[:200]
-    return render(request, "core/events.html", {"events": events})
+    """The event log, newest first, narrowed by what, outcome, who and which app."""
+    filters = {
+        key: request.GET.get(key, "").strip() for key in ("action", "outcome", "actor", "app")
+    }
+    events = Event.objects.select_related("actor")
+    if filters["action"]:
+        events = events.filter(action__startswith=filters["action"])
+    if filters["outcome"] in Event.Outcome.values:
+        events = events.filter(outcome=filters["outcome"])
+    if filters["actor"]:
+        events = events.filter(actor__username__iexact=filters["actor"])
+    if filters["app"]:
+        events = events.filter(app_label__icontains=filters["app"])
+    actions = Event.objects.order_by().values_list("action", flat=True).distinct()
+    return render(
+        request,
+        "core/events.html",
+        {
+            "events": events[:200],
+            "filters": filters,
+            "actions": sorted(actions),
+            "outcomes": Event.Outcome.values,
+        },
+    )

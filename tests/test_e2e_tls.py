@@ -4,10 +4,13 @@ by Hearth's nginx, DNS-01 through the provider, fetched over TLS against Pebble'
 from __future__ import annotations
 
 import datetime
+import ssl
+import time
 
 import pytest
 from cryptography import x509
 from django.conf import settings
+from django.core import mail
 from django.utils import timezone
 
 from panel.core.models import Event, Task
@@ -32,6 +35,19 @@ def pebble_root(pebble, tmp_path):
 
 def serial(der: bytes) -> int:
     return x509.load_der_x509_certificate(der).serial_number
+
+
+def _dashboard_over_tls(host: str, cafile: str) -> tuple[int, dict[str, str]]:
+    """prepare_domain runs in the worker beside the install: wait for its site."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            status, headers, _, _ = fetch_tls(host, cafile)
+            return status, headers
+        except (ssl.SSLError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def install(publish, domain, subdomain):
@@ -82,7 +98,7 @@ def test_http01_install_creates_the_record_gets_a_certificate_and_serves_https_o
 
 
 def test_wildcard_certificate_by_dns01_serves_every_app_and_renews_in_place(
-    worker, publish, bind, pebble_root, nginx
+    worker, publish, bind, pebble_root, nginx, owner
 ):
     domain = add_domain(
         name=bind.zone,
@@ -104,6 +120,13 @@ def test_wildcard_certificate_by_dns01_serves_every_app_and_renews_in_place(
         serial(leaf)
         == x509.load_pem_x509_certificate(certificate.fullchain_pem.encode()).serial_number
     )
+
+    # The dashboard answers at my.<domain> over the same certificate, with its headers
+    # (502: no panel runs in this test; nginx adds the headers to every answer).
+    status, headers = _dashboard_over_tls("my.hearth.test", pebble_root)
+    assert status == 502
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["strict-transport-security"].startswith("max-age=")
 
     # Nothing is due yet: renewal leaves it alone.
     assert renew_due_certificates() == {"renewed": 0, "failed": 0}
@@ -132,6 +155,8 @@ def test_wildcard_certificate_by_dns01_serves_every_app_and_renews_in_place(
     assert "TSIG" in failed.last_error
     assert failed.next_renewal_attempt >= before + datetime.timedelta(minutes=59)
     assert Event.objects.filter(action="certificate_renewal", outcome="failed").exists()
+    alert = mail.outbox[-1]
+    assert alert.to == ["owner@example.com"] and "renewal failed" in alert.subject
     # Backed off: not retried at once.
     assert renew_due_certificates() == {"renewed": 0, "failed": 0}
     _, _, _, still = fetch_tls("wiki.hearth.test", pebble_root)

@@ -7,8 +7,11 @@ client (panel.domains.issuance), and nginx only through panel.proxy.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import logging
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -107,7 +110,7 @@ def add_domain(
         raise DomainRejected(errors)
     try:
         with transaction.atomic():
-            return Domain.objects.create(
+            domain = Domain.objects.create(
                 name=name,
                 provider=provider,
                 provider_config=config,
@@ -115,8 +118,16 @@ def add_domain(
                 ipv4=ipv4 or None,
                 ipv6=ipv6 or None,
             )
+            _enqueue_prepare(domain)
+            return domain
     except IntegrityError:
         raise DomainRejected({"name": f"{name} is already one of your domains."}) from None
+
+
+def _enqueue_prepare(domain: Domain) -> None:
+    from panel.domains.tasks import prepare_domain_task
+
+    transaction.on_commit(lambda: prepare_domain_task.delay(domain.pk))
 
 
 def remove_domain(domain: Domain) -> None:
@@ -124,7 +135,14 @@ def remove_domain(domain: Domain) -> None:
         raise DomainRejected(
             {"domain": f"Apps still live on {domain.name}; move or uninstall them first."}
         )
+    for certificate in domain.certificates.all():
+        remove_certificate_files(certificate)
     domain.delete()
+    if get_nginx().is_running():
+        try:
+            _refresh_dashboard()
+        except ProxyError as exc:
+            log.warning("dashboard site after removing %s: %s", domain.name, exc)
 
 
 # App records ---------------------------------------------------------------------------
@@ -270,9 +288,34 @@ def _solver(domain: Domain, names: list[str]) -> HttpSolver | DnsSolver:
     return HttpSolver(Path(get_nginx().layout.acme_challenges))
 
 
+@contextlib.contextmanager
+def _domain_acme_lock(domain: Domain):
+    """One ACME order per domain at a time on this host: a wildcard order and the domain's
+    own name share the TXT record _acme-challenge.<domain>, and two orders writing it at once
+    would each wipe the other's answer."""
+    held = _held_locks.__dict__.setdefault("names", set())
+    if domain.name in held:  # re-entered from the same thread
+        yield
+        return
+    folder = Path(settings.HEARTH_HOME) / "acme"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{domain.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        held.add(domain.name)
+        try:
+            yield
+        finally:
+            held.discard(domain.name)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_held_locks = threading.local()
+
+
 def _issue(domain: Domain, names: list[str]):
     try:
-        return issue_certificate(names, _solver(domain, names), acme_settings())
+        with _domain_acme_lock(domain):
+            return issue_certificate(names, _solver(domain, names), acme_settings())
     except IssuanceError as exc:
         raise DnsStepFailed(f"certificate for {', '.join(names)}: {exc}") from None
 
@@ -329,8 +372,26 @@ def ensure_app_certificate(app) -> Certificate | None:
     if domain.tls_mode in (TlsMode.OFF, TlsMode.CUSTOM) or existing is not None:
         return existing
     if domain.tls_mode == TlsMode.ACME_WILDCARD:
-        return obtain_certificate(domain)
+        return ensure_domain_certificate(domain)
     return obtain_certificate(domain, app)
+
+
+def ensure_domain_certificate(domain: Domain) -> Certificate | None:
+    """The domain's wildcard certificate (for wildcard mode), issued if missing."""
+    if domain.tls_mode != TlsMode.ACME_WILDCARD:
+        return None
+    # Checked again under the lock: an app install and prepare_domain may both get here.
+    with _domain_acme_lock(domain):
+        existing = Certificate.objects.filter(domain=domain, app__isnull=True).first()
+        return existing or obtain_certificate(domain)
+
+
+def prepare_domain(domain: Domain) -> None:
+    """After a domain is added: the dashboard answers at my.<domain>, over its wildcard
+    certificate when the domain has one."""
+    ensure_domain_certificate(domain)
+    # After the certificate, so the last word on the dashboard site has seen it.
+    _refresh_dashboard()
 
 
 def upload_certificate(

@@ -9,3 +9,14 @@ def renew_certificates() -> dict[str, int]:
     from panel.domains.services import renew_due_certificates
 
     return renew_due_certificates()
+
+
+@shared_task(name="domains.prepare_domain")
+def prepare_domain_task(domain_id: int) -> None:
+    """Dashboard site for the new domain, and its wildcard certificate if it uses one."""
+    from panel.domains.models import Domain
+    from panel.domains.services import prepare_domain
+
+    domain = Domain.objects.filter(pk=domain_id).first()
+    if domain is not None:
+        prepare_domain(domain)

@@ -290,7 +290,10 @@ def render_dashboard_block(
     tls: TlsFiles | None = None,
     tls_listen: str = "",
     acme_root: str = "",
+    with_upstream: bool = True,
 ) -> str:
+    """The dashboard's server blocks; several calls (one per certificate) share one file,
+    so only the first brings the upstream."""
     names = " ".join(_check_host(n) for n in server_names)
     body = f"""\
     location / {{
@@ -306,6 +309,8 @@ def render_dashboard_block(
         acme_root=acme_root,
         extra_headers=DASHBOARD_HEADERS,
     )
+    if not with_upstream:
+        return servers
     return f"""\
 # Written by Hearth for the dashboard; changes are overwritten.
 upstream hearth_panel {{

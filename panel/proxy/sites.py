@@ -76,26 +76,39 @@ def remove_app_site(app) -> None:
 
 
 def write_dashboard_site(domain_names: list[str]) -> None:
+    """my.<domain> for every domain: over HTTPS for domains whose domain-wide certificate
+    covers it, plain HTTP for the others."""
     from panel.domains.certificates import name_is_covered
     from panel.domains.models import Certificate
     from panel.domains.services import tls_files
 
     nginx = get_nginx()
-    # HTTPS for the dashboard when one domain-wide certificate covers all its names.
-    names = [f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{name}" for name in domain_names]
-    tls = None
-    for certificate in Certificate.objects.filter(app__isnull=True, domain__name__in=domain_names):
-        if all(name_is_covered(n, certificate.names) for n in names):
-            tls = tls_files(certificate)
-            break
-    nginx.apply_site(
-        DASHBOARD_SITE,
+    layout = nginx.layout
+    certificates = {
+        c.domain.name: c
+        for c in Certificate.objects.filter(
+            app__isnull=True, domain__name__in=domain_names
+        ).select_related("domain")
+    }
+    plain, secure = [], []
+    for domain_name in domain_names:
+        host = f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{domain_name}"
+        certificate = certificates.get(domain_name)
+        if certificate is not None and name_is_covered(host, certificate.names):
+            secure.append(([host], tls_files(certificate)))
+        else:
+            plain.append(host)
+    groups = ([(plain, None)] if plain else []) + secure
+    blocks = [
         render_dashboard_block(
             server_names=names,
-            listen=nginx.layout.listen,
+            listen=layout.listen,
             panel_address=settings.HEARTH_PANEL_BIND,
             tls=tls,
-            tls_listen=nginx.layout.tls_listen,
-            acme_root=nginx.layout.acme_challenges,
-        ),
-    )
+            tls_listen=layout.tls_listen,
+            acme_root=layout.acme_challenges,
+            with_upstream=index == 0,
+        )
+        for index, (names, tls) in enumerate(groups)
+    ]
+    nginx.apply_site(DASHBOARD_SITE, "\n".join(blocks))

@@ -171,6 +171,8 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Only for secrets Hearth generates (OIDC client secrets), never for people's passwords.
+    "panel.accounts.hashers.GeneratedSecretHasher",
 ]
 # Failed logins slow an attacker down per address and per account; password reset has its
 # own limit, so an owner locked out of logging in can still recover by email.

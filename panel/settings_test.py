@@ -35,7 +35,10 @@ from panel.settings import DATABASES, HEARTH_HOME, HEARTH_INSTANCE  # noqa: E402
 HEARTH_HOME.mkdir(parents=True, exist_ok=True)
 (HEARTH_HOME / "staticfiles").mkdir(exist_ok=True)
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "panel.accounts.hashers.GeneratedSecretHasher",
+]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

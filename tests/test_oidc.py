@@ -205,3 +205,9 @@ def test_a_bad_redirect_path_in_the_manifest_fails_provisioning_and_leaves_no_cl
     with pytest.raises(Exception, match='expected a path starting with "/"'):
         provision_app_addons(app)
     assert not Client.objects.exists()
+
+
+def test_client_secrets_are_stored_hashed_with_the_generated_secret_hasher(credentials):
+    stored = Client.objects.get(id=credentials[0]).secret
+    assert stored.startswith("sha256_generated_secret$")
+    assert credentials[1] not in stored

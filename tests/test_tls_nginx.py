@@ -85,6 +85,20 @@ def test_dashboard_headers_reach_the_browser_through_nginx(nginx):
     nginx.remove_site("dashboard")
 
 
+@pytest.mark.django_db
+def test_login_attempts_through_nginx_are_rate_limited_per_client(nginx):
+    from panel.proxy.sites import write_dashboard_site
+
+    write_dashboard_site(["localhost"])
+    # No panel runs here: allowed requests get 502 from nginx, limited ones 429.
+    statuses = [fetch("my.localhost", "/accounts/login/").status_code for _ in range(12)]
+    assert statuses[:6] == [502] * 6  # the burst
+    assert set(statuses[6:]) == {429}
+    # Other dashboard pages are not limited by the login zone.
+    assert fetch("my.localhost", "/").status_code == 502
+    nginx.remove_site("dashboard")
+
+
 def test_certificate_files_nginx_rejects_are_rolled_back(nginx, tmp_path):
     from tests.fixtures_domains import _self_signed
 

@@ -157,6 +157,11 @@ http {{
     client_max_body_size 2g;
     server_names_hash_bucket_size 128;
 
+    # Password guessing and API floods slow down per client address (dashboard only).
+    limit_req_zone $binary_remote_addr zone=hearth_login:10m rate=10r/m;
+    limit_req_zone $binary_remote_addr zone=hearth_api:10m rate=20r/s;
+    limit_req_status 429;
+
     # Keep-alive to upstreams needs an empty Connection header; websockets need "upgrade".
     map $http_upgrade $connection_upgrade {{
         default upgrade;
@@ -297,6 +302,18 @@ def render_dashboard_block(
     names = " ".join(_check_host(n) for n in server_names)
     body = f"""\
     location / {{
+        proxy_pass http://hearth_panel;
+{PROXY_HEADERS}
+    }}
+
+    location /accounts/login/ {{
+        limit_req zone=hearth_login burst=5 nodelay;
+        proxy_pass http://hearth_panel;
+{PROXY_HEADERS}
+    }}
+
+    location /api/ {{
+        limit_req zone=hearth_api burst=40 nodelay;
         proxy_pass http://hearth_panel;
 {PROXY_HEADERS}
     }}"""

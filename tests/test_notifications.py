@@ -86,3 +86,18 @@ def test_a_failed_task_notifies_and_mails_the_admins(owner, domain, smtp_inbox, 
     note = Notification.objects.get(user=owner, kind="task_install_failed")
     assert note.title == "Install of Missing at missing.localhost failed"
     smtp_inbox.wait_for(lambda r, m: "Install of Missing" in m["Subject"])
+
+
+def test_a_nearly_full_disk_is_announced_once_a_day(owner, smtp_inbox):
+    from panel.monitoring.services import check_disk_space
+
+    # The real root filesystem; a threshold below its real use makes it "nearly full".
+    percent = check_disk_space("/", threshold=0.0)
+    assert 0 < percent < 100
+    note = Notification.objects.get(user=owner, kind="disk_nearly_full")
+    assert note.title == f"The disk is {percent:.0f}% full"
+    smtp_inbox.wait_for(lambda r, m: "The disk is" in m["Subject"])
+    check_disk_space("/", threshold=0.0)
+    assert Notification.objects.filter(kind="disk_nearly_full").count() == 1
+    check_disk_space("/", threshold=100.0)  # below the threshold: nothing new
+    assert Notification.objects.filter(kind="disk_nearly_full").count() == 1

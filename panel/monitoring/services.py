@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -139,3 +141,29 @@ def notify_task_failed(task, app: AppInstance | None, reason: str) -> None:
         app=app,
         level=Notification.Level.CRITICAL,
     )
+
+
+# Alert when the disk holding Docker's data and Hearth's is this full.
+DISK_ALERT_PERCENT = 90.0
+
+
+def check_disk_space(path: str = "/", threshold: float = DISK_ALERT_PERCENT) -> float:
+    """Percent used of the filesystem at `path`; above `threshold`, admins are told once a day."""
+    stats = os.statvfs(path)
+    used = (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+    # Like df: the blocks reserved for root do not count as free for everyone else.
+    percent = 100.0 * used / max(1, used + stats.f_bavail * stats.f_frsize)
+    if percent < threshold:
+        return percent
+    recent = timezone.now() - timedelta(days=1)
+    if not Notification.objects.filter(kind="disk_nearly_full", created_at__gte=recent).exists():
+        free = stats.f_bavail * stats.f_frsize
+        record_event("disk", outcome=Event.Outcome.FAILED, message=f"{path} is {percent:.0f}% full")
+        notify_admins(
+            "disk_nearly_full",
+            f"The disk is {percent:.0f}% full",
+            f"{free / 2**30:.1f} GiB left on {path}. Remove unused images on the System page,"
+            " or apps and backups you no longer need.",
+            level=Notification.Level.CRITICAL,
+        )
+    return percent

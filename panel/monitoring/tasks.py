@@ -7,8 +7,9 @@ from celery import shared_task
 # and one probe per app, all with timeouts).
 @shared_task(name="monitoring.check_health")
 def check_health() -> dict[str, str]:
-    from panel.monitoring.services import check_all_apps_health
+    from panel.monitoring.services import check_all_apps_health, check_disk_space
 
+    check_disk_space()
     return check_all_apps_health()
 
 

@@ -282,3 +282,6 @@ CELERY_BEAT_SCHEDULE["certificate-renewal"] = {
     "task": "domains.renew_certificates",
     "schedule": 3600.0,
 }
+# Dynamic DNS: where the host asks for its public IPv4 address (the body is the address).
+HEARTH_PUBLIC_IP_URL = env_str("HEARTH_PUBLIC_IP_URL", "https://api.ipify.org")
+CELERY_BEAT_SCHEDULE["dynamic-dns"] = {"task": "domains.update_dynamic_dns", "schedule": 300.0}

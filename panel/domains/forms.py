@@ -24,6 +24,11 @@ class DomainForm(forms.Form):
         protocol="IPv4", required=False, label="Server IPv4 address", help_text="empty: default"
     )
     ipv6 = forms.GenericIPAddressField(protocol="IPv6", required=False, label="Server IPv6")
+    dynamic_dns = forms.BooleanField(
+        required=False,
+        label="Dynamic DNS",
+        help_text="A home server: follow the public address when it changes",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -33,6 +33,8 @@ class Domain(models.Model):
     # The address app records point at; empty means settings.HEARTH_PUBLIC_IPV4.
     ipv4 = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True)
     ipv6 = models.GenericIPAddressField(protocol="IPv6", null=True, blank=True)
+    # Home servers: the public IPv4 address is checked on a schedule and the records follow it.
+    dynamic_dns = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import ipaddress
 import logging
 import threading
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -76,6 +78,7 @@ def add_domain(
     tls_mode: str = TlsMode.OFF,
     ipv4: str | None = None,
     ipv6: str | None = None,
+    dynamic_dns: bool = False,
 ) -> Domain:
     """Check everything (the provider's credentials against the real service too) before
     anything is stored; on any problem raise DomainRejected with field errors."""
@@ -99,6 +102,8 @@ def add_domain(
             f"{TlsMode(tls_mode).label} needs a DNS provider Hearth can write TXT records "
             "with (RFC 2136 or Route 53)."
         )
+    if provider in PROVIDERS and dynamic_dns and not PROVIDERS[provider].automatic:
+        errors["dynamic_dns"] = "Dynamic DNS needs a provider Hearth can write records with."
     if provider in PROVIDERS:
         errors.update(PROVIDERS[provider].config_errors(config))
     if not errors:
@@ -117,6 +122,7 @@ def add_domain(
                 tls_mode=tls_mode,
                 ipv4=ipv4 or None,
                 ipv6=ipv6 or None,
+                dynamic_dns=dynamic_dns,
             )
             _enqueue_prepare(domain)
             return domain
@@ -223,6 +229,62 @@ def release_app_names(app) -> None:
     for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
         remove_certificate_files(certificate)
         certificate.delete()
+
+
+# Dynamic DNS ---------------------------------------------------------------------------
+def public_ipv4(url: str, timeout: float = 10) -> str:
+    """This host's public IPv4 address as the given service sees it."""
+    response = requests.get(url, timeout=timeout)
+    response.raise_for_status()
+    # Bytes, not .text: with no charset, guessing may read a short digit string as UTF-16.
+    address = ipaddress.ip_address(response.content.decode("ascii", "replace").strip())
+    if address.version != 4:
+        raise ValueError(f"{url} answered {address}, not an IPv4 address")
+    return str(address)
+
+
+def update_dynamic_dns() -> dict[str, int]:
+    """Point the records of every dynamic-DNS domain's apps at the current public address;
+    nothing is written while the address stays the same."""
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    counts = {"updated": 0, "failed": 0}
+    domains = list(Domain.objects.filter(dynamic_dns=True))
+    if not domains:
+        return counts
+    try:
+        address = public_ipv4(settings.HEARTH_PUBLIC_IP_URL)
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("dynamic DNS: cannot learn the public address: %s", exc)
+        counts["failed"] = len(domains)
+        return counts
+    for domain in domains:
+        if domain.ipv4 == address:
+            continue
+        provider = domain_provider(domain)
+        records = [Record(app.fqdn, "A", (address,)) for app in domain.apps.all()]
+        try:
+            for record in records:
+                provider.set_record(record)
+        except ProviderError as exc:
+            counts["failed"] += 1
+            record_event(
+                "dynamic_dns",
+                app_label=domain.name,
+                outcome=Event.Outcome.FAILED,
+                message=f"{domain.name}: the address is now {address}, but {exc}",
+            )
+            continue
+        Domain.objects.filter(pk=domain.pk).update(ipv4=address)
+        record_event(
+            "dynamic_dns",
+            app_label=domain.name,
+            message=f"{domain.name}: {domain.ipv4 or 'no address'} → {address} "
+            f"({len(records)} record(s))",
+        )
+        counts["updated"] += 1
+    return counts
 
 
 # Certificates --------------------------------------------------------------------------

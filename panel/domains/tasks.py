@@ -20,3 +20,11 @@ def prepare_domain_task(domain_id: int) -> None:
     domain = Domain.objects.filter(pk=domain_id).first()
     if domain is not None:
         prepare_domain(domain)
+
+
+@shared_task(name="domains.update_dynamic_dns")
+def update_dynamic_dns() -> dict[str, int]:
+    """Beat, every 5 minutes: follow a changed public address (see services)."""
+    from panel.domains.services import update_dynamic_dns as update
+
+    return update()

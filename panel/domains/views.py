@@ -47,6 +47,7 @@ def domain_add(request: HttpRequest) -> HttpResponse:
             tls_mode=form.cleaned_data["tls_mode"],
             ipv4=form.cleaned_data["ipv4"] or None,
             ipv6=form.cleaned_data["ipv6"] or None,
+            dynamic_dns=form.cleaned_data["dynamic_dns"],
         )
     except DomainRejected as exc:
         form.add_service_errors(exc.errors)

@@ -344,6 +344,24 @@ def test_a_service_down_halfway_leaves_no_database_behind_and_retry_then_succeed
     assert leftovers(docker_runtime, app) == []
 
 
+def test_an_uninstall_that_meets_a_service_down_fails_clearly_and_a_second_one_finishes(
+    worker, addon_services, publish_addon_package, domain, docker_runtime
+):
+    app, task = install(publish_addon_package, domain, "leaving")
+    assert task.state == Task.State.SUCCEEDED, task.error
+    docker_runtime.stop_container(POSTGRESQL.container)
+    try:
+        failed = uninstall(app)
+    finally:
+        start_addon_services()
+    assert failed.state == Task.State.FAILED
+    assert "PostgreSQL" in failed.error
+    app.refresh_from_db()
+    assert app.state == AppState.ERROR
+    assert uninstall(app).state == Task.State.SUCCEEDED
+    assert leftovers(docker_runtime, app) == []
+
+
 def test_addon_options_multiple_databases_no_password_locale_and_display_name(
     worker, addon_services, publish_addon_package, domain, docker_runtime
 ):

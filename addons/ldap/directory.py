@@ -22,6 +22,11 @@ SCOPE_BASE, SCOPE_ONE, SCOPE_SUBTREE = 0, 1, 2
 class Entry:
     dn: str
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    # The normalized DN, computed once: every search compares it.
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", normalize_dn(self.dn))
 
     def values(self, name: str) -> list[str]:
         # Attribute names are case-insensitive in LDAP; entries keep the usual spelling.
@@ -104,7 +109,11 @@ def container_entries() -> list[Entry]:
 
 
 def in_scope(entry_dn: str, base: str, scope: int) -> bool:
-    entry, base = normalize_dn(entry_dn), normalize_dn(base)
+    return _in_scope(normalize_dn(entry_dn), normalize_dn(base), scope)
+
+
+def _in_scope(entry: str, base: str, scope: int) -> bool:
+    """Both DNs already normalized."""
     if scope == SCOPE_BASE:
         return entry == base
     if not entry.endswith("," + base) and base:
@@ -180,5 +189,6 @@ def select_attributes(entry: Entry, wanted: list[str], types_only: bool) -> dict
 def search(
     entries: Iterable[Entry], base: str, scope: int, filter_: tuple, size_limit: int = 0
 ) -> list[Entry]:
-    found = [e for e in entries if in_scope(e.dn, base, scope) and matches(e, filter_)]
+    base = normalize_dn(base)
+    found = [e for e in entries if _in_scope(e.key, base, scope) and matches(e, filter_)]
     return found[:size_limit] if size_limit else found

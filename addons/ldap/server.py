@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ class Session:
 class DirectoryServer:
     def __init__(self) -> None:
         self._snapshots: dict[str, tuple[float, list[directory.Entry]]] = {}
+        self._refreshing: set[str] = set()
         self._apps_by_address: tuple[float, dict[str, AppInstance]] = (0.0, {})
         self._pool = ipaddress.ip_network(settings.HEARTH_APP_SUBNETS)
 
@@ -129,14 +131,36 @@ class DirectoryServer:
         )
 
     def _entries(self, app: AppInstance) -> list[directory.Entry]:
+        """The app's view of the directory, rebuilt at most every few seconds.
+
+        A stale snapshot is served while a fresh one is built in the background, so no
+        request waits for the rebuild (a second or so with thousands of users); passwords are
+        always checked live at bind.
+        """
         key = app.id.hex
         stamp, entries = self._snapshots.get(key, (0.0, []))
-        if time.monotonic() - stamp < SNAPSHOT_SECONDS:
-            return entries
-        users = get_user_model().objects.filter(is_active=True).prefetch_related("groups")
-        allowed = {u.pk for u in users if may_use_app(u, app)} if _restricted(app) else None
+        if not entries:
+            entries = self._build_entries(app)
+            self._snapshots[key] = (time.monotonic(), entries)
+        elif time.monotonic() - stamp > SNAPSHOT_SECONDS and key not in self._refreshing:
+            self._refreshing.add(key)
+            threading.Thread(target=self._refresh, args=(app,), daemon=True).start()
+        return entries
+
+    def _refresh(self, app: AppInstance) -> None:
+        try:
+            self._snapshots[app.id.hex] = (time.monotonic(), self._build_entries(app))
+        finally:
+            self._refreshing.discard(app.id.hex)
+            from django.db import connection
+
+            connection.close()
+
+    def _build_entries(self, app: AppInstance) -> list[directory.Entry]:
         from django.contrib.auth.models import Group
 
+        users = get_user_model().objects.filter(is_active=True).prefetch_related("groups")
+        allowed = {u.pk for u in users if may_use_app(u, app)} if _restricted(app) else None
         entries = directory.container_entries()
         for user in users:
             if allowed is None or user.pk in allowed:
@@ -154,7 +178,6 @@ class DirectoryServer:
                     group.name, [u.get_username() for u in group.user_set.all() if u.is_active]
                 )
             )
-        self._snapshots[key] = (time.monotonic(), entries)
         return entries
 
 

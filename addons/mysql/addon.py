@@ -13,6 +13,7 @@ from addons.registry import register
 from addons.shared_service import SharedService
 from panel.core.models import AppInstance
 from panel.runtime import services as runtime_services
+from panel.runtime.containers import RuntimeFailure
 
 SERVICE = SharedService(
     kind="mysql",
@@ -68,7 +69,7 @@ class MySQLAddon(Addon):
                 connect_timeout=5,
                 autocommit=True,
             )
-        except pymysql.MySQLError as exc:
+        except (pymysql.MySQLError, RuntimeFailure) as exc:
             raise AddonError(f"the MySQL service does not answer: {exc}") from None
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:

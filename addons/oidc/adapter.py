@@ -7,10 +7,18 @@ Claims carry the Hearth username, email and groups.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from allauth.core.internal import jwkkit
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from django.conf import settings
+
+# allauth parses the PEM signing key for every token it issues; loading an RSA key checks it
+# and costs ~100 ms, most of an authorization-code round trip. The keys are settings, so
+# parse each once per process.
+if not hasattr(jwkkit.load_pem, "cache_info"):
+    jwkkit.load_pem = lru_cache(maxsize=8)(jwkkit.load_pem)
 
 
 def dashboard_origin(domain_name: str) -> str:

@@ -14,6 +14,7 @@ from addons.registry import register
 from addons.shared_service import SharedService
 from panel.core.models import AppInstance
 from panel.runtime import services as runtime_services
+from panel.runtime.containers import RuntimeFailure
 
 SERVICE = SharedService(
     kind="postgresql",
@@ -76,7 +77,7 @@ class PostgreSQLAddon(Addon):
                 connect_timeout=5,
                 autocommit=True,
             )
-        except psycopg.Error as exc:
+        except (psycopg.Error, RuntimeFailure) as exc:
             raise AddonError(f"the PostgreSQL service does not answer: {exc}") from None
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:

@@ -34,6 +34,8 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Pages are rendered with the production static storage, which needs its manifest.
+    call_command("collectstatic", "--noinput", verbosity=0)
 
 
 class BenchWorker:

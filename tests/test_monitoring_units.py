@@ -93,7 +93,7 @@ def observation(**changes):
         oom_killed=False,
         oom_events=0,
         deaths=0,
-        restarts_since_last_check=0,
+        recent_restarts=0,
         probe_status=200,
     )
     seen.update(changes)
@@ -110,5 +110,5 @@ def test_health_verdicts_name_the_worst_problem():
     assert judge(observation(running=False, oom_events=1), "/").status == health.OOM
     assert judge(observation(oom_killed=True, deaths=5), "/").status == health.OOM
     assert judge(observation(deaths=3, running=False), "/").status == health.RESTARTING
-    assert judge(observation(restarts_since_last_check=4), "/").status == health.RESTARTING
+    assert judge(observation(recent_restarts=4), "/").status == health.RESTARTING
     assert judge(observation(deaths=1, running=True), "/").status == health.HEALTHY

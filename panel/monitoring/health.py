@@ -23,7 +23,7 @@ class Observation:
     oom_killed: bool  # Docker's flag on the container state (cleared again when it restarts)
     oom_events: int  # `oom` events in the look-back window (kept across restarts)
     deaths: int  # `die` events in the look-back window
-    restarts_since_last_check: int
+    recent_restarts: int  # Docker's restart counter over the last 10 to 20 minutes
     probe_status: int | None  # HTTP status of the health check, None when nothing answered
 
 
@@ -39,7 +39,7 @@ def judge_health(seen: Observation, path: str) -> Verdict:
         return Verdict(DOWN, "the app's container is missing")
     if seen.oom_killed or seen.oom_events:
         return Verdict(OOM, "the app ran out of memory and was killed; raise its memory limit")
-    deaths = max(seen.deaths, seen.restarts_since_last_check)
+    deaths = max(seen.deaths, seen.recent_restarts)
     if deaths >= RESTART_LOOP_DEATHS:
         return Verdict(RESTARTING, f"the app crashed {deaths} times in a row and keeps restarting")
     if not seen.running:

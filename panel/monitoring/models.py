@@ -44,6 +44,11 @@ class HealthRecord(models.Model):
     status = models.CharField(max_length=16, blank=True)
     detail = models.TextField(blank=True)
     restart_count = models.IntegerField(default=0)
+    # Docker's restart counter as it was one and two windows ago: restarts since the older
+    # reading are those of the last 10 to 20 minutes, which is what a loop is judged on.
+    base_restart_count = models.IntegerField(default=0)
+    mid_restart_count = models.IntegerField(default=0)
+    rolled_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
 

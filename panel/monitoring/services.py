@@ -75,9 +75,7 @@ def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> healt
         oom_killed=status.oom_killed,
         oom_events=oom_events,
         deaths=deaths,
-        restarts_since_last_check=max(0, status.restart_count - record.restart_count)
-        if record.checked_at
-        else 0,
+        recent_restarts=_recent_restarts(app, record, status.restart_count),
         probe_status=probe_status,
     )
     verdict = health.judge_health(seen, _path(app))
@@ -96,6 +94,31 @@ def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> healt
     if changed:
         _announce(app, verdict)
     return verdict
+
+
+def _recent_restarts(app: AppInstance, record: HealthRecord, restarts: int) -> int:
+    """Restarts in the last 10 to 20 minutes, from Docker's restart counter.
+
+    Docker's event history is a short buffer shared by the whole host, which a busy host
+    overwrites within minutes; the counter is the dependable witness of a loop. Two readings
+    are kept, one and two windows old, so the count never drops to zero at a window's edge.
+    Before an app's first sweep its restarts count only if the container is younger than
+    the window (then every one of them happened inside it).
+    """
+    now = timezone.now()
+    if record.rolled_at is None:
+        names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+        created = get_runtime().container_created(names.container)
+        young = created is not None and time.time() - created < HEALTH_WINDOW
+        record.base_restart_count = record.mid_restart_count = 0 if young else restarts
+        record.rolled_at = now
+    elif (now - record.rolled_at).total_seconds() > HEALTH_WINDOW:
+        record.base_restart_count = record.mid_restart_count
+        record.mid_restart_count = restarts
+        record.rolled_at = now
+    if restarts < record.base_restart_count:  # the container was re-created: counter reset
+        record.base_restart_count = record.mid_restart_count = 0
+    return restarts - record.base_restart_count
 
 
 def _path(app: AppInstance) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 
 import docker
@@ -222,6 +223,20 @@ class DockerRuntime:
         if since:
             kwargs["since"] = since
         return self._container(name).logs(**kwargs)
+
+    def container_created(self, name: str) -> float | None:
+        """Unix time the container was created (None if it does not exist)."""
+        try:
+            created = self.client.containers.get(name).attrs.get("Created", "")
+        except NotFound:
+            return None
+        # RFC 3339 with nanoseconds; Python's parser takes at most microseconds.
+        whole, _, fraction = created.rstrip("Z").partition(".")
+        try:
+            moment = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return moment.timestamp() + float(f"0.{fraction or 0}")
 
     def timestamped_logs(self, name: str, tail: int) -> str:
         """The last `tail` lines, each prefixed with Docker's timestamp."""

@@ -187,6 +187,9 @@ def test_an_app_gets_its_addons_as_env_uses_them_and_uninstall_leaves_nothing(
         assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
         assert attrs["Config"]["Healthcheck"]["Test"][0] == "CMD-SHELL"
         assert attrs["Config"]["Labels"]["io.hearth.role"] == "addon-service"
+        assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+        assert "no-new-privileges" in attrs["HostConfig"]["SecurityOpt"]
+        assert attrs["HostConfig"]["PortBindings"] in (None, {})  # reached by network only
 
     # Provisioning again (the retry path) changes nothing the app already relies on.
     provision_app_addons(app)

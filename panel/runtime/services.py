@@ -23,6 +23,7 @@ from panel.runtime.images import build_image, push_image
 from panel.runtime.spec import LABEL_APP, LABEL_INSTANCE, LABEL_ROLE, LOG_CONFIG
 
 ROLE_SERVICE = "addon-service"
+SERVICE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
 LABEL_SERVICE = "io.hearth.service"
 # Docker health checks: quick while starting, then every 10 s.
 HEALTH_INTERVAL_NS = 10 * 1_000_000_000
@@ -192,6 +193,10 @@ def ensure_service_container(spec: ServiceSpec) -> bool:
                 "start_period": HEALTH_START_PERIOD_NS,
             },
             mem_limit=spec.memory_limit,
+            # What the start scripts need to set up their data folder and drop to the
+            # service's own user; nothing else, so a compromised service gains little.
+            cap_drop=["ALL"],
+            cap_add=list(SERVICE_CAPABILITIES),
             security_opt=["no-new-privileges"],
             log_config=LOG_CONFIG,
             detach=True,

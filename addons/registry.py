@@ -19,6 +19,7 @@ ADDON_MODULES = (
     "addons.scheduler.addon",
     "addons.oidc.addon",
     "addons.ldap.addon",
+    "addons.proxyauth.addon",
 )
 
 ADDONS: dict[str, Addon] = {}

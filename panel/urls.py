@@ -8,6 +8,7 @@ urlpatterns = [
     # Before allauth's own view at the same path: Hearth applies the app's access rule first.
     path("identity/o/authorize", oidc_authorization),
     path("", include("allauth.idp.urls")),
+    path("sso/proxy-auth/", include("addons.proxyauth.urls")),
     path("django-admin/", admin.site.urls),
     path("store/", include("apps_store.urls")),
     path("addons/", include("addons.urls")),

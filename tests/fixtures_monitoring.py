@@ -119,8 +119,8 @@ def smtp_inbox(settings):
 class PanelServer:
     """The panel under daphne on a free port, on the test database: real HTTP and websockets."""
 
-    def __init__(self, database_url: str) -> None:
-        self.port = free_port()
+    def __init__(self, database_url: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(settings.HEARTH_HOME) / "test-panel.log"
         env = {

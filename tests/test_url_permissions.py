@@ -41,6 +41,12 @@ AUDIENCE = {
     "store_api:index": PUBLIC,
     "store_api:key": PUBLIC,
     "accounts:accept": PUBLIC,
+    # The login wall: nginx and browsers on the app's own host; each view checks its input.
+    "proxyauth:check": PUBLIC,
+    "proxyauth:login": PUBLIC,
+    "proxyauth:callback": PUBLIC,
+    "proxyauth:logout": PUBLIC,
+    "proxyauth:authorize": SIGNED_IN,
     "core:dashboard": SIGNED_IN,
     "accounts:profile": SIGNED_IN,
     "accounts:app_password_create": SIGNED_IN,

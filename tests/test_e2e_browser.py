@@ -127,8 +127,14 @@ def test_install_watch_open_see_log_stop_and_graphs_in_a_browser(
     expect(page.locator("#services")).to_contain_text("dockerd")
     shot(page, "06-system")
 
+    page.goto(f"{base}/")
+    expect(page.locator("#app-list")).to_contain_text("browser.localhost")
+    shot(page, "07-dashboard")
+    page.goto(f"{base}/notifications/")
+    shot(page, "08-notifications")
+
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{base}/apps/{app.pk}/")
-    shot(page, "07-app-phone-width")
+    shot(page, "09-app-phone-width")
     assert page.errors == [], page.errors
     assert os.path.getsize(ARTIFACTS / "05-app-graphs.png") > 0

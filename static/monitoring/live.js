@@ -178,7 +178,19 @@
     });
   }
 
+  // Times in the reader's own time zone: the server renders UTC in <time datetime>. --------
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (time) {
+      const moment = new Date(time.getAttribute("datetime"));
+      if (isNaN(moment)) return;
+      time.title = time.textContent.trim();
+      time.textContent = moment.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
+
   function start() {
+    localTimes(document);
     const status = document.getElementById("app-status");
     if (status && status.dataset.ws) liveAppStatus(status);
     const task = document.getElementById("task-live");

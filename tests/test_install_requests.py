@@ -220,3 +220,31 @@ def test_progress_fragment_redirects_home_once_the_app_is_gone(owner_client, run
     running_app.delete()
     response = owner_client.get(url, HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == "/"
+
+
+def test_the_app_list_costs_the_same_queries_for_three_apps_or_thirty(owner_client, domain):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def make(count: int) -> None:
+        for index in range(AppInstance.objects.count(), count):
+            AppInstance.objects.create(
+                store_app_id="x.y",
+                title=f"App {index}",
+                version="1.0.0",
+                manifest={},
+                image="x",
+                subdomain=f"app{index}",
+                domain=domain,
+                memory_limit=1,
+                state="running",
+            )
+
+    owner_client.get(reverse("core:dashboard"))  # the first request also sets up the session
+    counts = []
+    for count in (3, 30):
+        make(count)
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get(reverse("core:dashboard")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -21,7 +21,7 @@ def is_htmx(request: HttpRequest) -> bool:
 @signed_in_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Admins and operators get the apps they manage; everyone else the apps they may open."""
-    everything = AppInstance.objects.select_related("domain")
+    everything = AppInstance.objects.select_related("domain", "available_update")
     if not is_admin(request.user) and not operated_app_ids(request.user):
         apps = usable_apps(request.user, everything.filter(state__in=LAUNCHABLE))
         return render(request, "core/launcher.html", {"apps": apps})

@@ -101,3 +101,28 @@ def test_a_nearly_full_disk_is_announced_once_a_day(owner, smtp_inbox):
     assert Notification.objects.filter(kind="disk_nearly_full").count() == 1
     check_disk_space("/", threshold=100.0)  # below the threshold: nothing new
     assert Notification.objects.filter(kind="disk_nearly_full").count() == 1
+
+
+async def test_the_unread_count_is_pushed_to_the_admins_open_pages(owner, outsider):
+    from asgiref.sync import sync_to_async
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from panel.core.routing import websocket_urlpatterns
+
+    application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    admin_socket = WebsocketCommunicator(application, "/ws/notifications/")
+    admin_socket.scope["user"] = owner
+    assert (await admin_socket.connect())[0]
+    stranger = WebsocketCommunicator(application, "/ws/notifications/")
+    stranger.scope["user"] = outsider
+    assert await stranger.connect() == (False, 4403)
+
+    await sync_to_async(notify_admins)("app_down", "Blog is down", email=False)
+    assert await admin_socket.receive_json_from(timeout=5) == {
+        "unread": 1,
+        "title": "Blog is down",
+    }
+    assert await stranger.receive_nothing(timeout=0.5)
+    await admin_socket.disconnect()

@@ -161,7 +161,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not (user and is_admin(user)):
+        if not (user and await database_sync_to_async(is_admin)(user)):
             await self.close(code=4403)
             return
         self.group = f"notifications-{user.pk}"

@@ -211,3 +211,27 @@ def test_route53_with_the_right_key_adds_the_domain(owner_client, route53_with_a
     )
     assert response.status_code == 302, response.context["form"].errors
     assert Domain.objects.get().provider == "route53"
+
+
+def test_multidomain_apps_are_told_their_aliases_but_not_their_redirects(domain):
+    from panel.core.models import AppInstance
+    from panel.domains.models import AppAlias
+    from panel.domains.services import alias_env
+
+    app = AppInstance.objects.create(
+        title="Wiki",
+        version="1",
+        manifest={"multiDomain": True},
+        image="x",
+        subdomain="wiki",
+        domain=domain,
+        memory_limit=1,
+    )
+    AppAlias.objects.create(app=app, subdomain="docs", domain=domain)
+    AppAlias.objects.create(app=app, subdomain="old", domain=domain, redirect=True)
+    assert alias_env(app) == {"ALIAS_DOMAINS": "docs.localhost"}
+    app.manifest = {}
+    assert alias_env(app) == {}
+    from panel.core.services import check_location
+
+    assert "already another name" in check_location("docs", domain)["subdomain"]

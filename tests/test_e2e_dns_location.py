@@ -78,3 +78,54 @@ def test_moving_an_app_moves_its_record_certificate_site_and_origin(
 
     for each in AppInstance.objects.all():
         assert wait_for_task(request_app_action(each, "uninstall").pk).state == "succeeded"
+
+
+def test_aliases_and_redirects_get_records_a_certificate_and_nginx_blocks(
+    worker, publish, bind, pebble, nginx, owner_client, tmp_path
+):
+    root = tmp_path / "root.pem"
+    root.write_text(pebble.root_pem())
+    domain = add_domain(
+        name=bind.zone,
+        provider="rfc2136",
+        provider_config=bind.provider_config(),
+        tls_mode="acme-http",
+        ipv4="127.0.0.1",
+    )
+    app = install_app(release=publish("staticsite"), subdomain="main", domain=domain)
+    assert wait_for_task(app.tasks.get().pk, timeout=150).state == Task.State.SUCCEEDED
+    url = reverse("domains:app_aliases", args=[app.pk])
+
+    refused = owner_client.post(url, {"aliases": "www.elsewhere.test", "redirects": ""})
+    assert refused.status_code == 400
+    assert "not one of your domains" in refused.context["aliases_form"].errors["aliases"][0]
+
+    saved = owner_client.post(url, {"aliases": "www.hearth.test", "redirects": "old.hearth.test"})
+    assert saved.status_code == 302
+    task = wait_for_task(Task.objects.filter(kind="change_location").get().pk, timeout=150)
+    assert task.state == Task.State.SUCCEEDED, task.error + task.log
+    for name in ("main", "www", "old"):
+        assert lookup(f"{name}.hearth.test", "A", bind.server) == ["127.0.0.1"]
+    assert sorted(Certificate.objects.get(app=app).names) == [
+        "main.hearth.test",
+        "old.hearth.test",
+        "www.hearth.test",
+    ]
+    status, _, body, _ = fetch_tls("www.hearth.test", str(root))
+    assert status == 200 and "Welcome to your website" in body
+    port = settings.HEARTH_HTTPS_LISTEN.rsplit(":", 1)[-1]
+    status, headers, _, _ = fetch_tls("old.hearth.test", str(root), "/a?b=1")
+    assert (status, headers["location"]) == (301, f"https://main.hearth.test:{port}/a?b=1")
+    plain = fetch("old.hearth.test", "/a", allow_redirects=False)
+    assert plain.headers["location"] == f"https://main.hearth.test:{port}/a"
+
+    # Dropping the alias removes its record; the redirect stays.
+    owner_client.post(url, {"aliases": "", "redirects": "old.hearth.test"})
+    second = Task.objects.filter(kind="change_location").exclude(pk=task.pk).get()
+    assert wait_for_task(second.pk, timeout=150).state == Task.State.SUCCEEDED
+    assert lookup("www.hearth.test", "A", bind.server) == []
+    assert lookup("old.hearth.test", "A", bind.server) == ["127.0.0.1"]
+
+    assert wait_for_task(request_app_action(app, "uninstall").pk).state == "succeeded"
+    for name in ("main", "old"):
+        assert lookup(f"{name}.hearth.test", "A", bind.server) == []

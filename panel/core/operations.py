@@ -23,6 +23,7 @@ from panel.core.push import push_to_groups
 from panel.core.states import CLAIMED, AppState
 from panel.domains.services import (
     DnsStepFailed,
+    alias_env,
     app_origin,
     create_app_records,
     ensure_app_certificate,
@@ -79,7 +80,9 @@ def _spec(app: AppInstance, address: str = ""):
     manifest = validate_manifest(app.manifest)
     dashboard = f"http://{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}"
     origin = app_origin(app)
-    env = contract_env({**platform_env(origin, app.fqdn, dashboard), **app_addon_env(app)})
+    env = contract_env(
+        {**platform_env(origin, app.fqdn, dashboard), **alias_env(app), **app_addon_env(app)}
+    )
     return build_container_spec(
         instance=settings.HEARTH_INSTANCE,
         app_hex_id=app.id.hex,
@@ -225,17 +228,24 @@ def restart(app: AppInstance, progress: TaskProgress) -> AppState:
 
 
 def change_location(app: AppInstance, progress: TaskProgress) -> AppState:
-    """Move DNS, certificate, nginx and the app's origin from the old location to the new
-    one (already the app's). On failure the new record goes and the app keeps its old place,
-    from which a retry (or another move) starts again."""
-    from panel.domains.models import LocationChange
-    from panel.domains.services import drop_stale_app_certificate, remove_records_for
+    """Move DNS, certificate, nginx and the app's origin from the names it had to the ones
+    it has now (a new location, or new aliases). On failure the new records go and the app
+    keeps its old place, from which a retry (or another move) starts again."""
+    from panel.domains.models import Domain, LocationChange
+    from panel.domains.services import (
+        app_hostnames,
+        drop_stale_app_certificate,
+        remove_records_for,
+    )
 
     move = LocationChange.objects.select_related("old_domain").get(task_id=progress.task.pk)
+    old_names = {fqdn: domain_id for fqdn, domain_id in move.old_names} or {
+        move.old_fqdn: move.old_domain_id
+    }
     runtime = get_runtime()
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
     try:
-        progress.step(60, f"Creating the DNS record for {app.fqdn}")
+        progress.step(60, f"Creating the DNS records for {app.fqdn}")
         for note in _dns_step(create_app_records, app):
             progress.step(62, note)
         progress.step(65, f"Certificate for {app.fqdn} (if its domain uses TLS)")
@@ -248,16 +258,22 @@ def change_location(app: AppInstance, progress: TaskProgress) -> AppState:
         progress.step(75, f"{app.fqdn} routed; waiting for {app.manifest['healthCheckPath']}")
         _wait_healthy(app, address, progress)
     except Exception:
-        try:
-            remove_app_records(app)
-        except DnsStepFailed as exc:
-            log.warning("undoing the DNS record of %s: %s", app, exc)
+        for host in app_hostnames(app):
+            if host.fqdn not in old_names:
+                try:
+                    remove_records_for(host.domain, host.fqdn)
+                except DnsStepFailed as exc:
+                    log.warning("undoing the DNS record of %s: %s", host.fqdn, exc)
         AppInstance.objects.filter(pk=app.pk).update(
             subdomain=move.old_subdomain, domain=move.old_domain
         )
         raise
-    progress.step(78, f"Removing the DNS record of the old location {move.old_fqdn}")
-    _dns_step(lambda _app: remove_records_for(move.old_domain, move.old_fqdn), app)
+    current = {host.fqdn for host in app_hostnames(app)}
+    for fqdn, domain_id in old_names.items():
+        if fqdn not in current:
+            progress.step(78, f"Removing the DNS record of {fqdn}, no longer used")
+            domain = Domain.objects.get(pk=domain_id)
+            _dns_step(lambda _app, d=domain, f=fqdn: remove_records_for(d, f), app)
     return AppState.RUNNING
 
 

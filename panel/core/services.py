@@ -19,7 +19,7 @@ from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
 from panel.core.spare_networks import return_spare_app_id, take_spare_app_id
 from panel.core.states import ACTION_STATES, AppState, IllegalTransition
-from panel.domains.models import Domain
+from panel.domains.models import AppAlias, Domain
 
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -55,6 +55,10 @@ def check_location(subdomain: str, domain: Domain | None) -> dict[str, str]:
         errors["subdomain"] = f"{subdomain}.{domain.name} is already used by another app."
     elif domain is not None and len(f"{subdomain}.{domain.name}") > 253:
         errors["subdomain"] = "The full name would be longer than 253 characters."
+    elif (
+        domain is not None and AppAlias.objects.filter(subdomain=subdomain, domain=domain).exists()
+    ):
+        errors["subdomain"] = f"{subdomain}.{domain.name} is already another name of an app."
     elif domain is not None and Domain.objects.filter(name=f"{subdomain}.{domain.name}").exists():
         # That name is a domain of its own, whose apps and dashboard live under it.
         errors["subdomain"] = f"{subdomain}.{domain.name} is one of your domains; pick another."
@@ -162,6 +166,7 @@ def change_app_location(
     The app goes through the restart states: its container is recreated with the new origin.
     """
     from panel.domains.models import LocationChange
+    from panel.domains.services import app_hostnames
 
     subdomain = (subdomain or "").strip().lower()
     if domain is not None and (subdomain, domain.pk) == (app.subdomain, app.domain_id):
@@ -182,12 +187,13 @@ def change_app_location(
                 )
             app.transition_to(ACTION_STATES["restart"])
             old_subdomain, old_domain = app.subdomain, app.domain
+            old_names = [[host.fqdn, host.domain.pk] for host in app_hostnames(app)]
             AppInstance.objects.filter(pk=app.pk).update(subdomain=subdomain, domain=domain)
             task = Task.objects.create(
                 kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)
             )
             LocationChange.objects.create(
-                task=task, old_subdomain=old_subdomain, old_domain=old_domain
+                task=task, old_subdomain=old_subdomain, old_domain=old_domain, old_names=old_names
             )
             record_event(
                 "change_location_requested",

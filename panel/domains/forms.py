@@ -100,3 +100,30 @@ class LocationForm(forms.Form):
     def add_service_errors(self, errors: dict[str, str]) -> None:
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
+
+
+class AliasesForm(forms.Form):
+    aliases = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Other names served by the app",
+        help_text="One full name per line, on your domains",
+    )
+    redirects = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Names that redirect to the app",
+        help_text="One full name per line",
+    )
+
+    def names(self) -> list[tuple[str, bool]]:
+        return [
+            (line.strip(), redirect)
+            for field, redirect in (("aliases", False), ("redirects", True))
+            for line in self.cleaned_data[field].splitlines()
+            if line.strip()
+        ]
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self.add_error("aliases" if field == "aliases" else None, message)

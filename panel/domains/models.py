@@ -107,6 +107,9 @@ class LocationChange(models.Model):
     )
     old_subdomain = models.CharField(max_length=63)
     old_domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
+    # Every name the app answered to before, as [fqdn, domain id]: records of names it no
+    # longer uses are removed at the end of the task.
+    old_names = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -115,3 +118,29 @@ class LocationChange(models.Model):
     @property
     def old_fqdn(self) -> str:
         return f"{self.old_subdomain}.{self.old_domain.name}"
+
+
+class AppAlias(models.Model):
+    """Another name for an app: served by the app (an alias) or redirecting to its main name.
+
+    Each has its DNS record, is in the app's certificate, and (for multiDomain apps) is
+    listed in HEARTH_ALIAS_DOMAINS.
+    """
+
+    app = models.ForeignKey("core.AppInstance", on_delete=models.CASCADE, related_name="aliases")
+    subdomain = models.CharField(max_length=63)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="aliases")
+    redirect = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["domain__name", "subdomain"]
+        constraints = [
+            models.UniqueConstraint(fields=["subdomain", "domain"], name="unique_alias_location")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fqdn} ({'redirect' if self.redirect else 'alias'})"
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.subdomain}.{self.domain.name}"

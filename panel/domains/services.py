@@ -13,6 +13,7 @@ import fcntl
 import ipaddress
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -36,7 +37,7 @@ from panel.domains.issuance import (
     IssuanceError,
     issue_certificate,
 )
-from panel.domains.models import DOMAIN_NAME_VALIDATOR, Certificate, Domain, TlsMode
+from panel.domains.models import DOMAIN_NAME_VALIDATOR, AppAlias, Certificate, Domain, TlsMode
 from panel.domains.providers import PROVIDERS, DnsProvider, ProviderError, Record, get_provider
 from panel.proxy.nginx import ProxyError, get_nginx
 from panel.proxy.render import TlsFiles, https_port
@@ -152,43 +153,69 @@ def remove_domain(domain: Domain) -> None:
 
 
 # App records ---------------------------------------------------------------------------
-def app_records(app) -> list[Record]:
-    """The records that make the app's name reach this server."""
-    ipv4 = app.domain.ipv4 or settings.HEARTH_PUBLIC_IPV4
-    ipv6 = app.domain.ipv6 or settings.HEARTH_PUBLIC_IPV6
+@dataclass(frozen=True)
+class HostName:
+    """One name an app answers to: its main name, an alias, or a redirect to the main name."""
+
+    domain: Domain
+    fqdn: str
+    redirect: bool = False
+
+
+def app_hostnames(app) -> list[HostName]:
+    aliases = AppAlias.objects.filter(app_id=app.pk).select_related("domain")
+    return [HostName(app.domain, app.fqdn)] + [
+        HostName(alias.domain, alias.fqdn, alias.redirect) for alias in aliases
+    ]
+
+
+def _records_for(domain: Domain, fqdn: str) -> list[Record]:
+    ipv4 = domain.ipv4 or settings.HEARTH_PUBLIC_IPV4
+    ipv6 = domain.ipv6 or settings.HEARTH_PUBLIC_IPV6
     records = []
     if ipv4:
-        records.append(Record(app.fqdn, "A", (ipv4,)))
+        records.append(Record(fqdn, "A", (ipv4,)))
     if ipv6:
-        records.append(Record(app.fqdn, "AAAA", (ipv6,)))
+        records.append(Record(fqdn, "AAAA", (ipv6,)))
     return records
 
 
-def create_app_records(app) -> list[str]:
-    """Create the app's A/AAAA records; return notes for the task log.
+def app_records(app) -> list[Record]:
+    """The records that make the app's names (main name, aliases, redirects) reach here."""
+    return [r for host in app_hostnames(app) for r in _records_for(host.domain, host.fqdn)]
 
-    All or nothing: if the second record fails, the first is removed again.
+
+def create_app_records(app) -> list[str]:
+    """Create the A/AAAA records of every name of the app; return notes for the task log.
+
+    All or nothing: if one record fails, those made before it are removed again. Providers
+    that cannot write (manual, noop, wildcard) get instructions and a DNS check instead.
     """
-    provider = domain_provider(app.domain)
-    records = app_records(app)
-    if not provider.automatic:
-        notes = [provider.instructions(r) for r in records]
-        check = getattr(provider, "check", None)
-        for record in records if check else []:
-            found = check(record)
-            if found is not None:
-                notes.append(f"{record.name} {record.rtype} is not there yet (DNS says: {found})")
-        return [note for note in notes if note]
-    done: list[Record] = []
-    for record in records:
-        try:
-            provider.set_record(record)
-        except ProviderError as exc:
-            for earlier in done:
-                _quietly_delete(provider, earlier)
-            raise DnsStepFailed(f"DNS record {record} could not be created: {exc}") from None
-        done.append(record)
-    return [f"DNS record {record} created" for record in done]
+    notes: list[str] = []
+    done: list[tuple[DnsProvider, Record]] = []
+    for host in app_hostnames(app):
+        provider = domain_provider(host.domain)
+        records = _records_for(host.domain, host.fqdn)
+        if not provider.automatic:
+            notes += [n for n in (provider.instructions(r) for r in records) if n]
+            check = getattr(provider, "check", None)
+            for record in records if check else []:
+                found = check(record)
+                if found is not None:
+                    notes.append(
+                        f"{record.name} {record.rtype} is not there yet (DNS says: {found})"
+                    )
+            continue
+        for record in records:
+            try:
+                provider.set_record(record)
+            except ProviderError as exc:
+                for earlier_provider, earlier in done:
+                    _quietly_delete(earlier_provider, earlier)
+                raise DnsStepFailed(f"DNS record {record} could not be created: {exc}") from None
+            done.append((provider, record))
+            notes.append(f"DNS record {record} created")
+    return notes
 
 
 def _quietly_delete(provider: DnsProvider, record: Record) -> None:
@@ -199,7 +226,8 @@ def _quietly_delete(provider: DnsProvider, record: Record) -> None:
 
 
 def remove_app_records(app) -> None:
-    remove_records_for(app.domain, app.fqdn)
+    for host in app_hostnames(app):
+        remove_records_for(host.domain, host.fqdn)
 
 
 def remove_records_for(domain: Domain, fqdn: str) -> None:
@@ -213,14 +241,30 @@ def remove_records_for(domain: Domain, fqdn: str) -> None:
             raise DnsStepFailed(f"DNS record {fqdn} {rtype} could not be removed: {exc}") from None
 
 
+def app_certificate_names(app) -> list[str]:
+    return [host.fqdn for host in app_hostnames(app)]
+
+
+def _covers_all(certificate: Certificate, names: list[str]) -> bool:
+    return all(name_is_covered(name, certificate.names) for name in names)
+
+
 def drop_stale_app_certificate(app) -> None:
-    """After a move: the app's own certificate for its old name goes (row and files)."""
+    """After a move or new aliases: the app's own certificate goes (row and files) when it
+    no longer covers every name of the app."""
+    names = app_certificate_names(app)
     for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
-        if certificate.domain_id != app.domain_id or not name_is_covered(
-            app.fqdn, certificate.names
-        ):
+        if certificate.domain_id != app.domain_id or not _covers_all(certificate, names):
             remove_certificate_files(certificate)
             certificate.delete()
+
+
+def alias_env(app) -> dict[str, str]:
+    """HEARTH_ALIAS_DOMAINS for multiDomain apps: the other names they are served at."""
+    if not app.manifest.get("multiDomain"):
+        return {}
+    aliases = [host.fqdn for host in app_hostnames(app)[1:] if not host.redirect]
+    return {"ALIAS_DOMAINS": ",".join(aliases)}
 
 
 def release_app_names(app) -> None:
@@ -229,6 +273,66 @@ def release_app_names(app) -> None:
     for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
         remove_certificate_files(certificate)
         certificate.delete()
+
+
+def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
+    """Replace the app's other names: (fqdn, redirect) pairs, each on one of the domains.
+
+    The names are the app's at once (nothing else can take them); a task then creates their
+    records, gets a certificate covering them and rewrites nginx, like a location change.
+    """
+    from panel.core.models import AppInstance, Task
+    from panel.core.services import (
+        CHANGE_LOCATION,
+        ActionRejected,
+        _enqueue,
+        _user,
+        active_task,
+        check_location,
+    )
+    from panel.core.states import ACTION_STATES, AppState
+    from panel.domains.models import LocationChange
+
+    mine = {alias.fqdn for alias in AppAlias.objects.filter(app_id=app.pk).select_related("domain")}
+    wanted: list[tuple[str, Domain, bool]] = []
+    errors: list[str] = []
+    for fqdn, redirect in names:
+        fqdn = fqdn.strip().lower().rstrip(".")
+        subdomain, _, domain_name = fqdn.partition(".")
+        domain = Domain.objects.filter(name=domain_name).first()
+        if domain is None:
+            errors.append(f"{fqdn}: {domain_name or fqdn} is not one of your domains.")
+        elif fqdn == app.fqdn or any(fqdn == f"{s}.{d.name}" for s, d, _ in wanted):
+            errors.append(f"{fqdn} is listed twice.")
+        elif fqdn not in mine and (problems := check_location(subdomain, domain)):
+            errors.append(f"{fqdn}: {' '.join(problems.values())}")
+        else:
+            wanted.append((subdomain, domain, redirect))
+    if errors:
+        raise ActionRejected({"aliases": " ".join(errors)})
+    try:
+        with transaction.atomic():
+            app = AppInstance.objects.select_for_update().select_related("domain").get(pk=app.pk)
+            if active_task(app) is not None or app.state != AppState.RUNNING:
+                raise ActionRejected(
+                    {"aliases": f"{app.title} must be running and idle to change its names."}
+                )
+            old_names = [[host.fqdn, host.domain.pk] for host in app_hostnames(app)]
+            app.transition_to(ACTION_STATES["restart"])
+            AppAlias.objects.filter(app_id=app.pk).delete()
+            AppAlias.objects.bulk_create(
+                AppAlias(app=app, subdomain=s, domain=d, redirect=r) for s, d, r in wanted
+            )
+            task = Task.objects.create(
+                kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)
+            )
+            LocationChange.objects.create(
+                task=task, old_subdomain=app.subdomain, old_domain=app.domain, old_names=old_names
+            )
+            _enqueue(task)
+    except IntegrityError:
+        raise ActionRejected({"aliases": "One of these names was just taken."}) from None
+    return task
 
 
 # Dynamic DNS ---------------------------------------------------------------------------
@@ -345,7 +449,12 @@ def is_due(certificate: Certificate, now: datetime.datetime | None = None) -> bo
 
 
 def _solver(domain: Domain, names: list[str]) -> HttpSolver | DnsSolver:
-    if domain.tls_mode in DNS01_MODES or any(n.startswith("*.") for n in names):
+    inside = all(
+        n.removeprefix("*.") == domain.name or n.endswith(f".{domain.name}") for n in names
+    )
+    # DNS-01 only where the domain's provider can write every name (aliases may live on
+    # other domains; those certificates are proven over HTTP instead).
+    if any(n.startswith("*.") for n in names) or (inside and domain.tls_mode in DNS01_MODES):
         return DnsSolver(domain_provider(domain))
     return HttpSolver(Path(get_nginx().layout.acme_challenges))
 
@@ -385,7 +494,7 @@ def _issue(domain: Domain, names: list[str]):
 def obtain_certificate(domain: Domain, app=None) -> Certificate:
     """Issue a certificate (the domain's wildcard when app is None, else the app's own),
     install its files and store it."""
-    names = [app.fqdn] if app is not None else [domain.name, f"*.{domain.name}"]
+    names = app_certificate_names(app) if app is not None else [domain.name, f"*.{domain.name}"]
     issued = _issue(domain, names)
     info = describe(issued.fullchain_pem)
     certificate, _ = Certificate.objects.update_or_create(
@@ -431,10 +540,16 @@ def ensure_app_certificate(app) -> Certificate | None:
     asks for one and there is none yet. None means plain HTTP."""
     domain = app.domain
     existing = certificate_for_app(app)
-    if domain.tls_mode in (TlsMode.OFF, TlsMode.CUSTOM) or existing is not None:
+    if domain.tls_mode in (TlsMode.OFF, TlsMode.CUSTOM):
+        return existing
+    names = app_certificate_names(app)
+    if existing is not None and _covers_all(existing, names):
         return existing
     if domain.tls_mode == TlsMode.ACME_WILDCARD:
-        return ensure_domain_certificate(domain)
+        shared = ensure_domain_certificate(domain)
+        if _covers_all(shared, names):
+            return shared
+    # Per-app modes, and wildcard domains whose app has aliases the wildcard misses.
     return obtain_certificate(domain, app)
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:domain_id>/remove/", views.domain_remove, name="remove"),
     path("<int:domain_id>/certificate/", views.certificate_upload, name="certificate"),
     path("apps/<uuid:app_id>/location/", views.app_location, name="app_location"),
+    path("apps/<uuid:app_id>/aliases/", views.app_aliases, name="app_aliases"),
 ]

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from panel.core.access import admin_required, get_app_for_user
 from panel.core.services import ActionRejected, change_app_location
-from panel.domains.forms import CertificateUploadForm, DomainForm, LocationForm
+from panel.domains.forms import AliasesForm, CertificateUploadForm, DomainForm, LocationForm
 from panel.domains.models import Domain
 from panel.domains.providers import ProviderError
 from panel.domains.services import (
@@ -16,6 +16,7 @@ from panel.domains.services import (
     app_records,
     domain_provider,
     remove_domain,
+    set_app_aliases,
     upload_certificate,
 )
 from panel.proxy.nginx import ProxyError
@@ -158,4 +159,38 @@ def app_location(request: HttpRequest, app_id) -> HttpResponse:
             messages.success(request, f"Moving {app.title}.")
             return redirect("core:task_detail", task_id=task.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "domains/location.html", {"app": app, "form": form}, status=status)
+    context = {"app": app, "form": form, "aliases_form": _aliases_form(app)}
+    return render(request, "domains/location.html", context, status=status)
+
+
+def _aliases_form(app, data=None) -> AliasesForm:
+    aliases = list(app.aliases.select_related("domain"))
+    return AliasesForm(
+        data,
+        initial={
+            "aliases": "\n".join(a.fqdn for a in aliases if not a.redirect),
+            "redirects": "\n".join(a.fqdn for a in aliases if a.redirect),
+        },
+    )
+
+
+@require_POST
+@admin_required
+def app_aliases(request: HttpRequest, app_id) -> HttpResponse:
+    """Set the app's other names (aliases and redirects); applied by a task."""
+    app = get_app_for_user(request, app_id)
+    form = _aliases_form(app, request.POST)
+    if form.is_valid():
+        try:
+            task = set_app_aliases(app, form.names(), user=request.user)
+        except ActionRejected as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, f"Updating the names of {app.title}.")
+            return redirect("core:task_detail", task_id=task.pk)
+    context = {
+        "app": app,
+        "form": LocationForm(initial={"subdomain": app.subdomain, "domain": app.domain}),
+        "aliases_form": form,
+    }
+    return render(request, "domains/location.html", context, status=400)

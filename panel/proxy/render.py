@@ -221,6 +221,52 @@ server {{
 """
 
 
+def _redirect_servers(
+    *,
+    names: list[str],
+    target: str,
+    listen: str,
+    tls: TlsFiles | None,
+    tls_listen: str,
+    acme_root: str,
+) -> str:
+    """Server blocks sending `names` to the app's main name (`target`), over HTTP and, when
+    the app's certificate covers them, over HTTPS too."""
+    if not names:
+        return ""
+    server_names = " ".join(_check_host(n) for n in names)
+    acme = _acme_location(acme_root) + "\n" if acme_root else ""
+    body = f"""\
+    location / {{
+        return 301 {target}$request_uri;
+    }}"""
+    text = f"""
+server {{
+    listen {listen};
+    server_name {server_names};
+{acme}{body}
+}}
+"""
+    if tls is not None and tls_listen:
+        text += f"""
+server {{
+{_tls_server_lines(tls_listen, tls)}
+    server_name {server_names};
+{body}
+}}
+"""
+    return text
+
+
+def _origin(
+    server_name: str, listen: str, tls: TlsFiles | None, tls_listen: str
+) -> str:
+    if tls is not None and tls_listen:
+        return f"https://{server_name}{_https_origin_suffix(tls_listen)}"
+    port = int(listen.rsplit(":", 1)[-1])
+    return f"http://{server_name}" + ("" if port == 80 else f":{port}")
+
+
 def render_app_server_block(
     *,
     name: str,
@@ -231,6 +277,9 @@ def render_app_server_block(
     tls: TlsFiles | None = None,
     tls_listen: str = "",
     acme_root: str = "",
+    # Other names served by the app, and names that redirect to server_name.
+    aliases: tuple[str, ...] | list[str] = (),
+    redirects: tuple[str, ...] | list[str] = (),
 ) -> str:
     """Proxy `server_name` to the app container's address on its network, with keep-alive;
     over HTTPS (HTTP redirecting) when the app has a certificate."""
@@ -241,9 +290,16 @@ def render_app_server_block(
 {PROXY_HEADERS}
     }}"""
     servers = _http_and_https_servers(
-        server_name=_check_host(server_name),
+        server_name=" ".join(_check_host(n) for n in [server_name, *aliases]),
         listen=listen,
         body=body,
+        tls=tls,
+        tls_listen=tls_listen,
+        acme_root=acme_root,
+    ) + _redirect_servers(
+        names=list(redirects),
+        target=_origin(server_name, listen, tls, tls_listen),
+        listen=listen,
         tls=tls,
         tls_listen=tls_listen,
         acme_root=acme_root,
@@ -267,6 +323,9 @@ def render_stopped_app_block(
     tls: TlsFiles | None = None,
     tls_listen: str = "",
     acme_root: str = "",
+    # Other names served by the app, and names that redirect to server_name.
+    aliases: tuple[str, ...] | list[str] = (),
+    redirects: tuple[str, ...] | list[str] = (),
 ) -> str:
     """What a stopped app's address shows instead of a connection error."""
     safe_title = re.sub(r"[^\w .,'()-]", "", title)[:80]
@@ -276,7 +335,9 @@ def render_stopped_app_block(
         return 503 "{safe_title} is stopped. Start it from the Hearth dashboard.\\n";
     }}"""
     servers = _http_and_https_servers(
-        server_name=_check_host(server_name),
+        server_name=" ".join(
+            _check_host(n) for n in [server_name, *aliases, *redirects]
+        ),
         listen=listen,
         body=body,
         tls=tls,

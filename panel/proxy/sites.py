@@ -19,14 +19,18 @@ def app_site_name(app) -> str:
 
 
 def _tls_arguments(app) -> dict:
-    """HTTPS when the app has a certificate; port 80 always answers ACME challenges."""
-    from panel.domains.services import app_tls_files
+    """HTTPS when the app has a certificate; port 80 always answers ACME challenges; the
+    app's aliases and redirects."""
+    from panel.domains.services import app_hostnames, app_tls_files
 
     layout = get_nginx().layout
+    others = app_hostnames(app)[1:]
     return {
         "tls": app_tls_files(app),
         "tls_listen": layout.tls_listen,
         "acme_root": layout.acme_challenges,
+        "aliases": [host.fqdn for host in others if not host.redirect],
+        "redirects": [host.fqdn for host in others if host.redirect],
     }
 
 
@@ -66,7 +70,9 @@ def refresh_app_site(app) -> None:
 
     if app.state == "running":
         names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-        write_app_site(app, get_runtime().container_address(names.container, names.network))
+        write_app_site(
+            app, get_runtime().container_address(names.container, names.network)
+        )
     elif app.state == "stopped":
         write_stopped_app_site(app)
 

@@ -61,6 +61,19 @@ def test_moving_an_app_moves_its_record_certificate_site_and_origin(
     port = settings.HEARTH_HTTPS_LISTEN.rsplit(":", 1)[-1]
     assert f"HEARTH_APP_ORIGIN=https://beta.hearth.test:{port}" in container.attrs["Config"]["Env"]
 
+    # Moving again, keeping the old name as a redirect: old links land on the new name.
+    again = change_app_location(app, subdomain="gamma", domain=domain, redirect_old=True)
+    assert wait_for_task(again.pk, timeout=150).state == Task.State.SUCCEEDED
+    assert lookup("beta.hearth.test", "A", bind.server) == ["127.0.0.1"]
+    assert sorted(Certificate.objects.get(app=app).names) == [
+        "beta.hearth.test",
+        "gamma.hearth.test",
+    ]
+    status, headers, _, _ = fetch_tls("beta.hearth.test", str(root), "/x")
+    assert (status, headers["location"]) == (301, f"https://gamma.hearth.test:{port}/x")
+    status, _, body, _ = fetch_tls("gamma.hearth.test", str(root))
+    assert status == 200 and "Welcome to your website" in body
+
     # A move whose new record cannot be made fails, names the record, and leaves the app
     # where it was (its record too).
     broken = Domain.objects.create(

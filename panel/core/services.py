@@ -158,7 +158,12 @@ CHANGE_LOCATION = "change_location"
 
 
 def change_app_location(
-    app: AppInstance, *, subdomain: str, domain: Domain | None, user=None
+    app: AppInstance,
+    *,
+    subdomain: str,
+    domain: Domain | None,
+    user=None,
+    redirect_old: bool = False,
 ) -> Task:
     """Move an app to another subdomain and/or domain: the new location is the app's at once
     (so nothing else can take it); the worker moves DNS, certificate, nginx and the origin.
@@ -189,6 +194,12 @@ def change_app_location(
             old_subdomain, old_domain = app.subdomain, app.domain
             old_names = [[host.fqdn, host.domain.pk] for host in app_hostnames(app)]
             AppInstance.objects.filter(pk=app.pk).update(subdomain=subdomain, domain=domain)
+            if redirect_old:
+                # Old links keep working: the old name now redirects (until the owner
+                # removes it from the app's names).
+                AppAlias.objects.create(
+                    app=app, subdomain=old_subdomain, domain=old_domain, redirect=True
+                )
             task = Task.objects.create(
                 kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)
             )

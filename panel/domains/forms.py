@@ -90,6 +90,11 @@ class CertificateUploadForm(forms.Form):
 class LocationForm(forms.Form):
     subdomain = forms.CharField(max_length=63)
     domain = forms.ModelChoiceField(queryset=None, empty_label=None)
+    redirect_old = forms.BooleanField(
+        required=False,
+        label="Redirect the old address to the new one",
+        help_text="Old links keep working; remove the redirect from the names below later",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         from panel.domains.models import Domain

@@ -152,6 +152,7 @@ def app_location(request: HttpRequest, app_id) -> HttpResponse:
                 subdomain=form.cleaned_data["subdomain"],
                 domain=form.cleaned_data["domain"],
                 user=request.user,
+                redirect_old=form.cleaned_data["redirect_old"],
             )
         except ActionRejected as exc:
             form.add_service_errors(exc.errors)

@@ -43,12 +43,18 @@ def app_with_container(domain, docker_runtime, base_image):
 
     made = []
 
-    def make(command: str, subdomain: str = "mon", memory: int = 64 * 1024 * 1024, **options):
+    def make(
+        command: str,
+        subdomain: str = "mon",
+        memory: int = 64 * 1024 * 1024,
+        manifest: dict | None = None,
+        **options,
+    ):
         app = AppInstance.objects.create(
             store_app_id="io.hearth.test",
             title=subdomain.capitalize(),
             version="1.0.0",
-            manifest={"healthCheckPath": "/healthz", "httpPort": 8000},
+            manifest={"healthCheckPath": "/healthz", "httpPort": 8000, **(manifest or {})},
             image=base_image,
             subdomain=subdomain,
             domain=domain,

@@ -97,14 +97,78 @@ class LogFollower(threading.Thread):
                 self._stream.close()
 
 
+class FileFollower(threading.Thread):
+    """Follows the files of the manifest's logPaths inside the container, by byte offset.
+
+    Files have no timestamps, so the resume token is each file's offset: a client that
+    reconnects with the offsets it was last sent gets exactly the lines after them. Read
+    once a second through `docker exec` (no process is left behind in the container).
+    """
+
+    POLL_SECONDS = 1.0
+    READ_LIMIT = 256 * 1024
+    BACKLOG_BYTES = 16 * 1024
+
+    def __init__(
+        self,
+        container: str,
+        offsets: dict[str, int | None],
+        emit: Callable[[object], None],
+    ) -> None:
+        super().__init__(name=f"logfiles-{container}", daemon=True)
+        self.container = container
+        self.offsets = offsets  # None: start with the file's last lines
+        self.emit = emit
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        runtime = get_runtime()
+        while not self._stopped.is_set():
+            for path, offset in list(self.offsets.items()):
+                try:
+                    self._read(runtime, path, offset)
+                except Exception:  # noqa: BLE001 - stopped container, exec refused
+                    log.debug("reading %s in %s failed", path, self.container, exc_info=True)
+            self._stopped.wait(self.POLL_SECONDS)
+
+    def _read(self, runtime, path: str, offset: int | None) -> None:
+        if offset is None:
+            size, _ = runtime.read_file_from(self.container, path, 0, 0)
+            if size < 0:
+                return
+            offset = max(0, size - self.BACKLOG_BYTES)
+            size, data = runtime.read_file_from(self.container, path, offset, self.READ_LIMIT)
+            if offset:  # started mid-file: drop the partial first line
+                cut = data.find(b"\n") + 1
+                offset, data = offset + cut, data[cut:]
+        else:
+            size, data = runtime.read_file_from(self.container, path, offset, self.READ_LIMIT)
+            if size < 0:
+                return
+            if size < offset:
+                offset = 0  # rotated or truncated: the new file from its start
+        # Only whole lines: the rest is read again next time, when the writer finished it.
+        complete = data[: data.rfind(b"\n") + 1]
+        self.offsets[path] = offset + len(complete)
+        lines = complete.decode(errors="replace").splitlines()
+        if lines or self.offsets[path] != offset:
+            self.emit({"file": path, "offset": self.offsets[path], "lines": lines})
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 class AppLogConsumer(AsyncJsonWebsocketConsumer):
     """ws/apps/<id>/logs/?after=<docker timestamp>&tail=<n>
 
-    Sends {"lines": [{"ts", "text"}, ...]}. A client that reconnects passes the `ts` of the
-    last line it has as `after` and gets exactly the lines after it.
+    Sends {"lines": [{"ts", "text"}, ...]} for stdout/stderr, and for the files of the
+    manifest's logPaths {"file", "offset", "lines": [{"file", "text"}, ...]}. A client that
+    reconnects passes the `ts` of the last line it has as `after`, and the files' last
+    offsets as `offsets` (JSON), and gets exactly the lines after them.
     """
 
     follower: LogFollower | None = None
+    file_follower: FileFollower | None = None
     sender: asyncio.Task | None = None
 
     async def connect(self) -> None:
@@ -132,6 +196,10 @@ class AppLogConsumer(AsyncJsonWebsocketConsumer):
         container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
         self.follower = LogFollower(container, LogCursor(after), tail, emit)
         self.follower.start()
+        paths = [p for p in app.manifest.get("logPaths", []) if isinstance(p, str)]
+        if paths:
+            self.file_follower = FileFollower(container, _offsets(query, paths), emit)
+            self.file_follower.start()
         self.sender = asyncio.create_task(self._send_from(queue))
 
     async def _send_from(self, queue: asyncio.Queue) -> None:
@@ -144,14 +212,35 @@ class AppLogConsumer(AsyncJsonWebsocketConsumer):
             if lines:
                 await self.send_json({"lines": lines})
             for item in batch:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and "file" in item:
+                    lines = [{"file": item["file"], "text": text} for text in item["lines"]]
+                    await self.send_json(
+                        {"lines": lines, "file": item["file"], "offset": item["offset"]}
+                    )
+                elif isinstance(item, dict):
                     await self.send_json(item)
 
     async def disconnect(self, code: int) -> None:
         if self.follower is not None:
             self.follower.stop()
+        if self.file_follower is not None:
+            self.file_follower.stop()
         if self.sender is not None:
             self.sender.cancel()
+
+
+def _offsets(query: dict, paths: list[str]) -> dict[str, int | None]:
+    """`offsets` from the query (JSON {path: byte offset}, as the last messages said)."""
+    try:
+        given = json.loads(query.get("offsets", ["{}"])[0])
+    except ValueError:
+        given = {}
+    if not isinstance(given, dict):
+        given = {}
+    return {
+        path: given[path] if isinstance(given.get(path), int) and given[path] >= 0 else None
+        for path in paths
+    }
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):

@@ -190,3 +190,25 @@ def check_disk_space(path: str = "/", threshold: float = DISK_ALERT_PERCENT) -> 
             level=Notification.Level.CRITICAL,
         )
     return percent
+
+
+# Files an app writes to the paths its manifest lists as logs are cut above this size.
+APP_LOG_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def rotate_app_log_files(max_bytes: int = APP_LOG_FILE_MAX_BYTES) -> dict[str, str]:
+    """Copy-and-truncate the big files of every running app's logPaths; {app: what was cut}."""
+    runtime = get_runtime()
+    rotated = {}
+    for app in AppInstance.objects.filter(state=AppState.RUNNING):
+        paths = [path for path in app.manifest.get("logPaths", []) if isinstance(path, str)]
+        if not paths:
+            continue
+        names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+        try:
+            cut = runtime.rotate_files_in(names.container, paths, max_bytes)
+        except RuntimeFailure:
+            continue
+        if cut.strip():
+            rotated[app.id.hex] = cut.strip()
+    return rotated

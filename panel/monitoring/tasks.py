@@ -25,6 +25,8 @@ def rotate_logs() -> int:
     from django.conf import settings
 
     from panel.monitoring.logrotate import rotate_logs as rotate
+    from panel.monitoring.services import rotate_app_log_files
 
     home = settings.HEARTH_HOME
-    return len(rotate([home / "log", settings.HEARTH_NGINX_DIR / "logs"]))
+    platform = rotate([home / "log", settings.HEARTH_NGINX_DIR / "logs"])
+    return len(platform) + len(rotate_app_log_files())

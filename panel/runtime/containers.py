@@ -291,6 +291,42 @@ class DockerRuntime:
         """Remove dangling images only: a tagged image may be the next start of an app."""
         return self.client.images.prune(filters={"dangling": True})
 
+    def read_file_from(self, name: str, path: str, offset: int, limit: int) -> tuple[int, bytes]:
+        """Up to `limit` bytes of a file in the container from `offset`, and its size now.
+
+        A file now shorter than `offset` was rotated or truncated: it is read from 0.
+        Returns (-1, b"") when the file does not exist (yet).
+        """
+        script = (
+            'size=$(stat -c %s "$1" 2>/dev/null) || { echo -1; exit 0; }; echo "$size"; '
+            'start=$2; [ "$size" -lt "$start" ] && start=0; '
+            'tail -c +$((start + 1)) "$1" | head -c "$3"'
+        )
+        code, output = self._container(name).exec_run(
+            ["sh", "-c", script, "sh", path, str(offset), str(limit)], stderr=False
+        )
+        head, _, data = (output or b"").partition(b"\n")
+        try:
+            size = int(head)
+        except ValueError:
+            return -1, b""
+        if size < 0:
+            return -1, b""
+        if size < offset:
+            offset = 0
+        return size, data[: max(0, size - offset)]
+
+    def rotate_files_in(self, name: str, paths: list[str], max_bytes: int) -> str:
+        """Copy-and-truncate each file in the container bigger than `max_bytes` (one backup)."""
+        script = (
+            'max=$1; shift; for f; do s=$(stat -c %s "$f" 2>/dev/null) || continue; '
+            '[ "$s" -gt "$max" ] && cp "$f" "$f.1" && : > "$f" && echo "$f"; done; true'
+        )
+        code, output = self._container(name).exec_run(
+            ["sh", "-c", script, "sh", str(max_bytes), *paths]
+        )
+        return (output or b"").decode(errors="replace")
+
     def open_terminal(self, name: str, command: list[str]):
         """Start `command` in the container with a TTY; returns (exec id, raw socket)."""
         container = self._container(name)

@@ -117,9 +117,11 @@
     const filterInput = box.querySelector("[data-log-filter]");
     const status = box.querySelector(".log-status");
     let lastTs = "", following = true, filter = "";
+    const offsets = {};  // logPaths files: byte offset of the last whole line received
     const held = [];
 
     function matches(text) { return !filter || text.toLowerCase().indexOf(filter) !== -1; }
+    function label(line) { return line.file ? "[" + line.file + "] " + line.text : line.text; }
     function show(rows) {
       const fragment = document.createDocumentFragment();
       rows.forEach(function (row) { fragment.appendChild(row); });
@@ -130,14 +132,16 @@
     function row(line) {
       const div = document.createElement("div");
       div.className = "line";
-      div.dataset.ts = line.ts;
-      div.title = line.ts;
-      div.textContent = line.text;
-      div.hidden = !matches(line.text);
+      if (line.ts) { div.dataset.ts = line.ts; div.title = line.ts; }
+      div.textContent = label(line);
+      div.hidden = !matches(div.textContent);
       return div;
     }
     keepOpen(function () {
-      return box.dataset.ws + (lastTs ? "?after=" + encodeURIComponent(lastTs) : "");
+      const query = [];
+      if (lastTs) query.push("after=" + encodeURIComponent(lastTs));
+      if (Object.keys(offsets).length) query.push("offsets=" + encodeURIComponent(JSON.stringify(offsets)));
+      return box.dataset.ws + (query.length ? "?" + query.join("&") : "");
     }, {
       open: function () { if (status) status.textContent = "live"; },
       close: function (event) {
@@ -146,6 +150,7 @@
       message: function (msg) {
         if (msg.status && status) { status.textContent = msg.status; return; }
         if (!msg.lines) return;
+        if (msg.file) offsets[msg.file] = msg.offset;
         if (status) status.textContent = "live";
         const rows = msg.lines.map(function (line) { if (line.ts) lastTs = line.ts; return row(line); });
         if (following) show(rows);

@@ -108,6 +108,8 @@ def test_route53_finds_the_zone_by_name_and_manages_records(moto_route53, route5
         (f"{name}.", [{"Value": "192.0.2.10"}])
     ]
     provider.delete_record(name, "A")
+    provider.wait_until_applied()
+    assert provider._pending == []
     sets = client.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     assert [s for s in sets if s["Type"] == "A"] == []
 

@@ -84,6 +84,7 @@ class DnsSolver:
                 Record(record_name, "TXT", tuple(f'"{t}"' for t in texts), ttl=60)
             )
             self.written.append(record_name)
+        self.provider.wait_until_applied()
 
     def cleanup(self) -> None:
         for record_name in self.written:

@@ -67,6 +67,9 @@ class DnsProvider:
     def delete_record(self, name: str, rtype: str) -> None:
         """Remove the record set if it exists; removing a missing one is not an error."""
 
+    def wait_until_applied(self, timeout: float = 120) -> None:
+        """Block until the changes made so far are served (before a CA looks at them)."""
+
     def instructions(self, record: Record) -> str | None:
         """What the owner must do by hand for `record`, when the provider cannot."""
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import botocore.exceptions
 from botocore.config import Config
@@ -35,6 +37,7 @@ class Route53Provider(DnsProvider):
     def __init__(self, zone: str, config: dict[str, str]) -> None:
         super().__init__(zone, config)
         self._zone_id = self.config["hosted_zone_id"] or None
+        self._pending: list[str] = []
 
     def _client(self):
         return boto3.client(
@@ -87,12 +90,26 @@ class Route53Provider(DnsProvider):
         self._change(f"removing {probe}", "DELETE", self._record_set(probe))
 
     def _change(self, what: str, action: str, record_set: dict) -> None:
-        self._call(
+        answer = self._call(
             what,
             "change_resource_record_sets",
             HostedZoneId=self.zone_id(),
             ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record_set}]},
         )
+        self._pending.append(answer["ChangeInfo"]["Id"])
+
+    def wait_until_applied(self, timeout: float = 120) -> None:
+        # Route 53 accepts a change at once but serves it only once it is INSYNC; a CA
+        # asked too early would find no TXT record.
+        deadline = time.monotonic() + timeout
+        while self._pending:
+            change = self._call("waiting for Route 53", "get_change", Id=self._pending[0])
+            if change["ChangeInfo"]["Status"] == "INSYNC":
+                self._pending.pop(0)
+            elif time.monotonic() > deadline:
+                raise ProviderError(f"Route 53 change {self._pending[0]} still pending")
+            else:
+                time.sleep(2)
 
     def set_record(self, record: Record) -> None:
         self._change(f"setting {record}", "UPSERT", self._record_set(record))

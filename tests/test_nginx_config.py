@@ -80,3 +80,34 @@ def test_a_rejected_change_puts_the_previous_file_back(stopped_nginx):
     with pytest.raises(ProxyError):
         stopped_nginx.apply_site("app-x", good + "\nbroken {")
     assert stopped_nginx.site_path("app-x").read_text() == good
+
+
+def test_a_login_wall_asks_the_panel_before_every_request_and_nginx_accepts_it(stopped_nginx):
+    from panel.proxy.render import LoginWall
+
+    text = render_app_server_block(
+        name="abc",
+        server_name="wiki.localhost",
+        listen="127.0.0.1:1",
+        address="10.0.0.2",
+        port=80,
+        login_wall=LoginWall(panel_address="127.0.0.1:8001", path="/admin"),
+    )
+    assert "auth_request /.hearth-sso/check;" in text
+    assert "proxy_pass http://127.0.0.1:8001/sso/proxy-auth/check?app=abc;" in text
+    assert "location /admin {" in text and "location / {" in text  # the rest stays open
+    stopped_nginx.apply_site("app-abc", text)  # passes `nginx -t`
+
+
+def test_a_login_wall_path_cannot_smuggle_configuration():
+    from panel.proxy.render import LoginWall
+
+    with pytest.raises(ValueError, match="refusing to protect"):
+        render_app_server_block(
+            name="abc",
+            server_name="wiki.localhost",
+            listen="80",
+            address="10.0.0.2",
+            port=80,
+            login_wall=LoginWall(panel_address="127.0.0.1:8001", path="/x { return 200; }"),
+        )

@@ -221,6 +221,71 @@ server {{
 """
 
 
+@dataclass(frozen=True)
+class LoginWall:
+    """The proxyAuth addon: nginx asks the panel (auth_request) before passing a request on."""
+
+    panel_address: str
+    path: str = "/"
+
+
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+
+
+def render_login_wall(wall: LoginWall, *, name: str, upstream: str) -> str:
+    if not _SAFE_PATH.match(wall.path):
+        raise ValueError(f"refusing to protect the path {wall.path!r}")
+    panel = wall.panel_address
+    protected = f"""\
+    location {wall.path} {{
+        auth_request /.hearth-sso/check;
+        auth_request_set $hearth_user $upstream_http_x_hearth_user;
+        error_page 401 = @hearth_login;
+        proxy_pass http://{upstream};
+{PROXY_HEADERS}
+        proxy_set_header X-Remote-User $hearth_user;
+    }}"""
+    # With a path, the rest of the app stays open.
+    open_rest = (
+        ""
+        if wall.path == "/"
+        else f"""
+    location / {{
+        proxy_pass http://{upstream};
+{PROXY_HEADERS}
+    }}"""
+    )
+    return f"""\
+    location = /.hearth-sso/check {{
+        internal;
+        proxy_pass http://{panel}/sso/proxy-auth/check?app={_check_host(name)};
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Original-URI $request_uri;
+    }}
+
+    location ^~ /.hearth-sso/ {{
+        proxy_pass http://{panel}/sso/proxy-auth/;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Real-IP $remote_addr;
+    }}
+
+    location @hearth_login {{
+        # A named location cannot proxy_pass to a URI; the rewrite supplies it.
+        rewrite ^ /sso/proxy-auth/login?app={_check_host(name)} break;
+        proxy_pass http://{panel};
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Original-URI $request_uri;
+    }}
+
+{protected}{open_rest}"""
+
+
 def _redirect_servers(
     *,
     names: list[str],
@@ -258,9 +323,7 @@ server {{
     return text
 
 
-def _origin(
-    server_name: str, listen: str, tls: TlsFiles | None, tls_listen: str
-) -> str:
+def _origin(server_name: str, listen: str, tls: TlsFiles | None, tls_listen: str) -> str:
     if tls is not None and tls_listen:
         return f"https://{server_name}{_https_origin_suffix(tls_listen)}"
     port = int(listen.rsplit(":", 1)[-1])
@@ -280,15 +343,20 @@ def render_app_server_block(
     # Other names served by the app, and names that redirect to server_name.
     aliases: tuple[str, ...] | list[str] = (),
     redirects: tuple[str, ...] | list[str] = (),
+    login_wall: LoginWall | None = None,
 ) -> str:
     """Proxy `server_name` to the app container's address on its network, with keep-alive;
-    over HTTPS (HTTP redirecting) when the app has a certificate."""
+    over HTTPS (HTTP redirecting) when the app has a certificate; behind Hearth's login when
+    the app has the proxyAuth addon."""
     upstream = f"app_{_check_host(name).replace('-', '_').replace('.', '_')}"
-    body = f"""\
+    if login_wall is None:
+        body = f"""\
     location / {{
         proxy_pass http://{upstream};
 {PROXY_HEADERS}
     }}"""
+    else:
+        body = render_login_wall(login_wall, name=name, upstream=upstream)
     servers = _http_and_https_servers(
         server_name=" ".join(_check_host(n) for n in [server_name, *aliases]),
         listen=listen,
@@ -335,9 +403,7 @@ def render_stopped_app_block(
         return 503 "{safe_title} is stopped. Start it from the Hearth dashboard.\\n";
     }}"""
     servers = _http_and_https_servers(
-        server_name=" ".join(
-            _check_host(n) for n in [server_name, *aliases, *redirects]
-        ),
+        server_name=" ".join(_check_host(n) for n in [server_name, *aliases, *redirects]),
         listen=listen,
         body=body,
         tls=tls,

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from panel.proxy.nginx import get_nginx
 from panel.proxy.render import (
+    LoginWall,
     render_app_server_block,
     render_dashboard_block,
     render_stopped_app_block,
@@ -44,9 +45,17 @@ def write_app_site(app, address: str) -> None:
             listen=nginx.layout.listen,
             address=address,
             port=app.manifest["httpPort"],
+            login_wall=_login_wall(app),
             **_tls_arguments(app),
         ),
     )
+
+
+def _login_wall(app) -> LoginWall | None:
+    options = (app.manifest.get("addons") or {}).get("proxyAuth")
+    if options is None:
+        return None
+    return LoginWall(panel_address=settings.HEARTH_PANEL_BIND, path=options.get("path") or "/")
 
 
 def write_stopped_app_site(app) -> None:
@@ -70,9 +79,7 @@ def refresh_app_site(app) -> None:
 
     if app.state == "running":
         names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-        write_app_site(
-            app, get_runtime().container_address(names.container, names.network)
-        )
+        write_app_site(app, get_runtime().container_address(names.container, names.network))
     elif app.state == "stopped":
         write_stopped_app_site(app)
 

@@ -126,3 +126,43 @@ async def test_the_unread_count_is_pushed_to_the_admins_open_pages(owner, outsid
     }
     assert await stranger.receive_nothing(timeout=0.5)
     await admin_socket.disconnect()
+
+
+def test_failures_other_parts_log_become_alerts_but_not_every_failed_event(owner, smtp_inbox):
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    record_event("backup", app_label="blog.localhost", outcome=Event.Outcome.FAILED, message="disk")
+    record_event("certificate_renewal", app_label="blog.localhost", outcome=Event.Outcome.FAILED)
+    record_event("login_failed", outcome=Event.Outcome.FAILED, message="mallory")
+    record_event("install", app_label="blog.localhost", outcome=Event.Outcome.FAILED)
+    kinds = sorted(Notification.objects.values_list("kind", flat=True))
+    assert kinds == ["backup_failed", "certificate_renewal_failed"]
+    smtp_inbox.wait_for(lambda r, m: m["Subject"] == "[Hearth] Backup failed: blog.localhost")
+
+
+def test_an_update_found_by_the_store_sync_is_announced_once_per_version(owner, domain, smtp_inbox):
+    from apps_store.models import AvailableUpdate, Release, StoreApp
+
+    store_app = StoreApp.objects.create(app_id="io.hearth.blog", title="Blog")
+    releases = [
+        Release.objects.create(store_app=store_app, version=v, manifest={}, image="x")
+        for v in ("1.1.0", "1.2.0")
+    ]
+    app = AppInstance.objects.create(
+        store_app_id="io.hearth.blog",
+        title="Blog",
+        version="1.0.0",
+        manifest={},
+        image="x",
+        subdomain="blog",
+        domain=domain,
+        memory_limit=1,
+    )
+    for release in (releases[0], releases[0], releases[1]):
+        AvailableUpdate.objects.update_or_create(app=app, defaults={"release": release})
+    titles = list(
+        Notification.objects.filter(kind="update_available").values_list("title", flat=True)
+    )
+    assert sorted(titles) == ["Update available: Blog 1.1.0", "Update available: Blog 1.2.0"]
+    smtp_inbox.wait_for(lambda r, m: m["Subject"] == "[Hearth] Update available: Blog 1.2.0")

@@ -7,3 +7,8 @@ class MonitoringConfig(AppConfig):
     name = "panel.monitoring"
     label = "monitoring"
     verbose_name = "Monitoring: logs, health, metrics and notifications"
+
+    def ready(self) -> None:
+        from panel.monitoring import signals
+
+        signals.connect_store_signals()

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.conf import settings
 
-from addons.tasks import run_due_scheduler_jobs
+from addons.tasks import run_due_scheduler_jobs, run_scheduler_job
 from panel.core.models import Task
 from panel.core.services import install_app, request_app_action
 from panel.runtime import services as runtime_services
@@ -125,6 +125,18 @@ def test_a_scheduler_job_runs_inside_the_container_and_its_output_is_in_the_app_
         container, ["stat", "-c", "%U", "/app/data/ticks"]
     )
     assert (code, output.strip()) == (0, "hearth")  # ran as the app's user, not root
+
+    # A job still running when it is due again is skipped, not run twice side by side.
+    scheduler = app.addons.get(addon="scheduler")
+    run_scheduler_job(scheduler.pk, "slow")
+    run_scheduler_job(scheduler.pk, "slow")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "slow done" not in logs:
+        time.sleep(0.3)
+        logs = docker_runtime.container_logs(container)
+    assert logs.count("[scheduler] job slow started") == 1
+    assert "[scheduler] job slow skipped: its previous run is still going" in logs
+    assert "slow done" in logs
 
     # The fallback for images whose PID 1 runs as another user: write the captured output.
     runtime_services.write_to_container_log(container, "captured job output\n")

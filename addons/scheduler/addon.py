@@ -16,6 +16,8 @@ from panel.runtime.spec import app_resource_names
 
 # A job that runs longer is stopped, so a stuck job cannot pile up runs minute after minute.
 JOB_TIMEOUT_SECONDS = 30 * 60
+# What flock exits with when the job's previous run still holds the lock.
+LOCKED_EXIT_CODE = 75
 
 
 @register
@@ -37,6 +39,23 @@ class SchedulerAddon(Addon):
         return None
 
 
+def job_script(job_name: str, command: str) -> str:
+    """The shell script that runs one job: at most one run of it at a time, bounded in time,
+    its start, output and exit code written to standard output."""
+    header = shlex.quote(f"[scheduler] job {job_name} started: {command}")
+    footer = f'"[scheduler] job {job_name} exited with code $?"'
+    run = (
+        f"echo {header}; timeout {JOB_TIMEOUT_SECONDS} sh -c {shlex.quote(command)}; echo {footer}"
+    )
+    skipped = shlex.quote(f"[scheduler] job {job_name} skipped: its previous run is still going")
+    # flock's lock lives in /run (a tmpfs of the container) and goes when the run ends.
+    lock = f"/run/hearth-scheduler-{job_name}.lock"
+    return (
+        f"flock -n -E {LOCKED_EXIT_CODE} {lock} sh -c {shlex.quote(run)} 2>&1"
+        f" || [ $? -ne {LOCKED_EXIT_CODE} ] || echo {skipped}"
+    )
+
+
 def run_job(app: AppInstance, job_name: str, command: str) -> int | None:
     """Run one job in the app's container as the app's user; its output joins the app's log.
 
@@ -46,22 +65,12 @@ def run_job(app: AppInstance, job_name: str, command: str) -> int | None:
     the job ends (returns the exit code).
     """
     container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
-    quoted = shlex.quote(command)
-    header = shlex.quote(f"[scheduler] job {job_name} started: {command}")
-    footer = f'"[scheduler] job {job_name} exited with code $?"'
-    job = f"echo {header}; timeout {JOB_TIMEOUT_SECONDS} sh -c {quoted}; echo {footer}"
-    runtime = get_runtime()
+    script = job_script(job_name, command)
     if runtime_services.can_write_container_log(container):
-        runtime_services.exec_detached(container, ["sh", "-c", f"{{ {job}; }} >/proc/1/fd/1 2>&1"])
+        runtime_services.exec_detached(container, ["sh", "-c", f"{{ {script}; }} >/proc/1/fd/1"])
         return None
-    code, output = runtime.exec_in_container(
-        container, ["sh", "-c", f"timeout {JOB_TIMEOUT_SECONDS} sh -c {quoted} 2>&1"]
-    )
+    code, output = get_runtime().exec_in_container(container, ["sh", "-c", script])
     if output and not output.endswith("\n"):
         output += "\n"
-    runtime_services.write_to_container_log(
-        container,
-        f"[scheduler] job {job_name} started: {command}\n{output}"
-        f"[scheduler] job {job_name} exited with code {code}\n",
-    )
+    runtime_services.write_to_container_log(container, output)
     return code

@@ -148,6 +148,26 @@ def test_a_domain_with_apps_cannot_be_removed(owner_client, domain):
     assert Domain.objects.filter(pk=domain.pk).exists()
 
 
+def test_a_domain_that_only_an_alias_uses_cannot_be_removed(owner_client, domain):
+    from panel.core.models import AppInstance
+    from panel.domains.models import AppAlias
+
+    other = Domain.objects.create(name="spare.example")
+    app = AppInstance.objects.create(
+        title="Notes",
+        version="1",
+        manifest={},
+        image="x",
+        subdomain="notes",
+        domain=domain,
+        memory_limit=1,
+    )
+    AppAlias.objects.create(app=app, subdomain="notes", domain=other)
+    response = owner_client.post(reverse("domains:remove", args=[other.pk]), follow=True)
+    assert "Apps still live on spare.example" in response.text
+    assert Domain.objects.filter(pk=other.pk).exists()
+
+
 def test_removing_an_unused_domain(owner_client):
     domain = Domain.objects.create(name="spare.example")
     owner_client.post(reverse("domains:remove", args=[domain.pk]))

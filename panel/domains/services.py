@@ -138,7 +138,7 @@ def _enqueue_prepare(domain: Domain) -> None:
 
 
 def remove_domain(domain: Domain) -> None:
-    if domain.apps.exists():
+    if domain.apps.exists() or domain.aliases.exists():
         raise DomainRejected(
             {"domain": f"Apps still live on {domain.name}; move or uninstall them first."}
         )

@@ -175,10 +175,17 @@ def index_url(store_url: str) -> str:
 
 def fetch_store_index(store_url: str) -> dict:
     url = index_url(store_url)
+    timeout = settings.HEARTH_STORE_SYNC_TIMEOUT
     try:
-        response = requests.get(url, timeout=settings.HEARTH_STORE_SYNC_TIMEOUT, stream=True)
+        response = requests.get(url, timeout=timeout, stream=True)
+    except requests.Timeout:
+        raise StoreSyncError(
+            f"the store at {store_url} did not answer: no reply within {timeout} s"
+        ) from None
     except requests.RequestException as exc:
-        raise StoreSyncError(f"the store at {store_url} did not answer: {exc}") from None
+        raise StoreSyncError(
+            f"the store at {store_url} did not answer: {_network_reason(exc)}"
+        ) from None
     with response:
         if response.status_code != 200:
             raise StoreSyncError(
@@ -191,6 +198,17 @@ def fetch_store_index(store_url: str) -> dict:
         return json.loads(body)
     except ValueError:
         raise StoreSyncError(f"{url} is not a Hearth store index (not JSON)") from None
+
+
+def _network_reason(exc: requests.RequestException) -> str:
+    """The last words of urllib3's nested message: "[Errno 111] Connection refused"."""
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    text = str(reason).rsplit(": ", 1)[-1].rstrip("\"'")
+    # Drop the closing brackets of the outer messages that the split cut off.
+    while text.endswith(")") and text.count(")") > text.count("("):
+        text = text[:-1].rstrip("\"'")
+    return text
 
 
 def _release_document(app_id: str, entry: dict) -> dict:

@@ -311,7 +311,9 @@ def test_a_store_that_does_not_answer_gives_a_clear_error_and_changes_nothing(db
     before = catalog_snapshot()
     reports, errors = sync_stores(["http://127.0.0.1:9"])
     assert reports == []
-    assert errors and "http://127.0.0.1:9 did not answer" in errors[0]
+    assert errors == [
+        "the store at http://127.0.0.1:9 did not answer: [Errno 111] Connection refused"
+    ]
     assert catalog_snapshot() == before
 
 

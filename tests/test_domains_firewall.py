@@ -1,0 +1,175 @@
+"""Hearth's nftables firewall, loaded into a network namespace made by the test: a client in
+a second namespace reaches exactly the open ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from panel.domains.firewall import (
+    FirewallError,
+    OpenPorts,
+    app_ports,
+    apply_ruleset,
+    render_ruleset,
+)
+
+LISTENER = """
+import socket, sys, threading
+def serve(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen()
+    while True:
+        c, _ = s.accept(); c.sendall(b"hi"); c.close()
+for p in sys.argv[1:]:
+    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+print("ready", flush=True)
+threading.Event().wait()
+"""
+
+PROBE = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+    print("open")
+except OSError:
+    print("closed")
+"""
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def namespaces():
+    """A server and a client namespace joined by a veth pair (names unique per session)."""
+    tag = f"{os.getpid() % 10000}{secrets.token_hex(2)}"
+    server, client = f"hsrv{tag}", f"hcli{tag}"
+    octet = secrets.randbelow(200) + 20
+    server_ip, client_ip = f"10.213.{octet}.1", f"10.213.{octet}.2"
+    ip("netns", "add", server)
+    ip("netns", "add", client)
+    try:
+        ip("link", "add", f"hs{tag}", "type", "veth", "peer", "name", f"hc{tag}")
+        ip("link", "set", f"hs{tag}", "netns", server)
+        ip("link", "set", f"hc{tag}", "netns", client)
+        for ns, dev, address in ((server, f"hs{tag}", server_ip), (client, f"hc{tag}", client_ip)):
+            ip("-n", ns, "addr", "add", f"{address}/24", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+        yield server, client, server_ip
+    finally:
+        ip("netns", "del", server)
+        ip("netns", "del", client)
+
+
+def reachable(client: str, address: str, port: int) -> bool:
+    out = subprocess.run(
+        ["ip", "netns", "exec", client, sys.executable, "-c", PROBE, address, str(port)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.strip() == "open"
+
+
+def test_ruleset_drops_by_default_and_opens_only_the_listed_ports():
+    text = render_ruleset(OpenPorts(tcp=frozenset({443, 22, 80}), udp=frozenset({51820})))
+    assert "policy drop;" in text
+    assert "tcp dport { 22, 80, 443 } accept" in text
+    assert "udp dport { 51820 } accept" in text
+    assert "delete table inet hearth" in text
+    with pytest.raises(FirewallError):
+        render_ruleset(OpenPorts(tcp=frozenset({70000})))
+
+
+def test_declared_app_ports_are_opened():
+    manifests = [
+        {"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2222}}},
+        {"udpPorts": {"VPN": {"title": "VPN", "defaultValue": 51820}}},
+        {},
+    ]
+    assert app_ports(manifests) == OpenPorts(tcp=frozenset({2222}), udp=frozenset({51820}))
+
+
+def test_a_client_reaches_exactly_the_open_ports(namespaces):
+    server, client, server_ip = namespaces
+    ports = [22, 80, 443, 2222, 8080, 5432]
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", server, sys.executable, "-c", LISTENER, *map(str, ports)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        # Before: nothing filters.
+        assert all(reachable(client, server_ip, p) for p in ports)
+        apply_ruleset(render_ruleset(OpenPorts(tcp=frozenset({22, 80, 443, 2222}))), netns=server)
+        open_now = {p for p in ports if reachable(client, server_ip, p)}
+        assert open_now == {22, 80, 443, 2222}
+        # Loading again replaces the table instead of adding to it.
+        apply_ruleset(render_ruleset(OpenPorts(tcp=frozenset({22}))), netns=server)
+        assert {p for p in ports if reachable(client, server_ip, p)} == {22}
+        # Inside the server itself (loopback) everything still works.
+        inside = subprocess.run(
+            ["ip", "netns", "exec", server, sys.executable, "-c", PROBE, "127.0.0.1", "8080"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert inside.strip() == "open"
+    finally:
+        listener.kill()
+        listener.wait(timeout=5)
+
+
+@pytest.mark.django_db
+def test_applyfirewall_opens_ssh_web_and_app_ports(namespaces, domain, settings):
+    from panel.core.models import AppInstance
+
+    server, client, server_ip = namespaces
+    settings.HEARTH_HTTP_LISTEN, settings.HEARTH_HTTPS_LISTEN = "80", "443"
+    AppInstance.objects.create(
+        title="Git",
+        version="1",
+        manifest={"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2222}}},
+        image="x",
+        subdomain="git",
+        domain=domain,
+        memory_limit=1,
+    )
+    listener = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            server,
+            sys.executable,
+            "-c",
+            LISTENER,
+            "22",
+            "80",
+            "443",
+            "2222",
+            "9000",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        call_command("applyfirewall", netns=server)
+        assert {p for p in (22, 80, 443, 2222, 9000) if reachable(client, server_ip, p)} == {
+            22,
+            80,
+            443,
+            2222,
+        }
+    finally:
+        listener.kill()
+        listener.wait(timeout=5)

@@ -86,6 +86,11 @@ def test_wordpress_wizard_completes_a_post_is_visible_and_survives_restart(
     ]
     assert all(m["From"].endswith(f"blog.app@{domain.name}>") for m in sent)
 
+    # What the scheduler addon runs every five minutes (wp-cron is off for page views).
+    cron = app.manifest["addons"]["scheduler"]["wpcron"]["command"]
+    code, output = docker_runtime.exec_in_container(container_name, ["sh", "-c", cron])
+    assert code == 0 and "Warning" not in output, output
+
     assert run_action(app, "restart").state == Task.State.SUCCEEDED
     assert visible()
     assert recreate_container(app).state == Task.State.SUCCEEDED

@@ -196,14 +196,17 @@ class Processes:
                     raise SystemExit(f"daphne did not start; see {HOME / 'panel.log'}") from None
                 time.sleep(0.2)
 
-    def memory(self) -> tuple[int, int]:
-        """Summed RSS and PSS in bytes of every process and its children."""
+    def memory(self) -> tuple[int, int, dict[str, list[int]]]:
+        """Summed RSS and PSS in bytes of every process and its children, and RSS by process."""
         rss = pss = 0
-        for proc in self.procs.values():
+        each: dict[str, list[int]] = {}
+        for name, proc in self.procs.items():
             for pid in [proc.pid, *children(proc.pid)]:
-                rss += proc_kib(f"/proc/{pid}/status", "VmRSS:") * 1024
+                resident = proc_kib(f"/proc/{pid}/status", "VmRSS:") * 1024
+                each.setdefault(name, []).append(resident)
+                rss += resident
                 pss += proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024
-        return rss, pss
+        return rss, pss, each
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -342,7 +345,7 @@ def main() -> int:
     try:
         latencies = measure_log_latency(admin, f"http://127.0.0.1:{processes.port}", domain)
         time.sleep(max(0.0, 20 - (time.monotonic() - processes.started)))
-        rss, pss = processes.memory()
+        rss, pss, each = processes.memory()
     finally:
         processes.stop()
     print(
@@ -350,6 +353,8 @@ def main() -> int:
         f"p95 {p(latencies, 95):.1f} ms, max {max(latencies):.1f} ms"
     )
     print(f"panel + worker + beat: RSS {rss / 2**20:.0f} MiB, PSS {pss / 2**20:.0f} MiB")
+    for name, sizes in each.items():
+        print(f"  {name}: RSS " + " + ".join(f"{size / 2**20:.0f}" for size in sizes) + " MiB")
     print(target_line("dashboard-p95", p(every, 95), "<", 100, " ms"))
     print(target_line("dashboard-queries", queries_big, "<=", queries_small))
     print(target_line("log-latency-p95", p(latencies, 95), "<", 250, " ms"))

@@ -138,3 +138,51 @@ def test_install_watch_open_see_log_stop_and_graphs_in_a_browser(
     shot(page, "09-app-phone-width")
     assert page.errors == [], page.errors
     assert os.path.getsize(ARTIFACTS / "05-app-graphs.png") > 0
+
+
+def test_the_task_page_follows_the_task_live_in_a_browser(
+    browser_page, panel_server, owner, domain
+):
+    from panel.core.models import Task
+    from panel.core.operations import TaskProgress, _finish
+
+    page = browser_page
+    app = AppInstance.objects.create(
+        store_app_id="io.hearth.staticsite",
+        title="Site",
+        version="1.0.0",
+        manifest={},
+        image="x",
+        subdomain="tasksite",
+        domain=domain,
+        memory_limit=1,
+        state="pending_install",
+    )
+    task = Task.objects.create(kind="install", app=app, app_label=str(app), state="running")
+    progress = TaskProgress(task)
+    progress.step(10, "Pulling the image")
+
+    page.goto(f"{panel_server.url}/accounts/login/?next=/tasks/{task.pk}/")
+    page.fill("input[name=login]", "owner")
+    page.fill("input[name=password]", "pw-owner")
+    page.click("button[type=submit]")
+    expect(page.locator("#task-live .log")).to_contain_text("Pulling the image")
+    page.evaluate("window.__sameDocument = true")
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if f"/tasks/{task.pk}/" in r.url else None)
+    expect(page.locator("#task-live[data-live=true]")).to_be_attached()
+    polls.clear()
+
+    # Pushed from this process through Redis to daphne and on to the browser.
+    progress.step(60, "Starting the container")
+    expect(page.locator("#task-live .log")).to_contain_text("Starting the container")
+    expect(page.locator("#task-live .task-state")).to_have_text("running · 60%")
+    task.state = Task.State.RUNNING
+    _finish(task, Task.State.SUCCEEDED)
+    expect(page.locator("#task-live .task-state")).to_have_text("succeeded · 100%")
+    log = page.locator("#task-live .log").inner_text()
+    assert log.count("Pulling the image") == 1 and log.count("Starting the container") == 1
+    assert page.evaluate("window.__sameDocument") is True
+    assert polls == []  # while the socket is open, the 1 s polling stands down
+    shot(page, "10-task-page")
+    assert page.errors == [], page.errors

@@ -89,6 +89,8 @@
     let offset = parseInt(section.dataset.offset || "0", 10);
     const log = section.querySelector(".log");
     const conn = keepOpen(function () { return section.dataset.ws + "?offset=" + offset; }, {
+      open: function () { section.dataset.live = "true"; },
+      close: function () { section.dataset.live = "false"; },
       message: function (msg) {
         if (msg.log) log.textContent += msg.log;
         offset = msg.offset;

@@ -269,7 +269,9 @@ X_FRAME_OPTIONS = "DENY"
 # Domains, DNS and TLS. The HTTPS listener of Hearth's nginx; the addresses app records point
 # at (a domain may override them); the ACME CA (Let's Encrypt unless told otherwise) and the
 # CA bundle to trust its API with (empty: the system's); renewal this many days before expiry.
-HEARTH_HTTPS_LISTEN = env_str("HEARTH_HTTPS_LISTEN", "443")
+# A Hearth on another HTTP port (a bench, a second instance) has no HTTPS unless told where,
+# so it never competes for port 443.
+HEARTH_HTTPS_LISTEN = env_str("HEARTH_HTTPS_LISTEN", "443" if HEARTH_HTTP_LISTEN == "80" else "")
 HEARTH_PUBLIC_IPV4 = env_str("HEARTH_PUBLIC_IPV4", "")
 HEARTH_PUBLIC_IPV6 = env_str("HEARTH_PUBLIC_IPV6", "")
 HEARTH_ACME_DIRECTORY = env_str(

@@ -127,3 +127,19 @@ def test_certificate_files_nginx_rejects_are_rolled_back(nginx, tmp_path):
     nginx.remove_site("rollback-test")
     cert.unlink()
     key.unlink()
+
+
+def test_without_an_https_listener_nothing_listens_for_tls_and_apps_stay_on_http():
+    text = render_main_config(NginxLayout(directory="/srv/n", listen="18090"))
+    assert "ssl" not in text
+    app = render_app_server_block(
+        name="abc",
+        server_name="blog.example.com",
+        listen="18090",
+        address="172.18.0.2",
+        port=8000,
+        tls=TLS,
+        tls_listen="",
+        acme_root="/srv/n/acme-challenge",
+    )
+    assert "ssl" not in app and "return 301" not in app and "proxy_pass" in app

@@ -529,9 +529,14 @@ def app_origin(app) -> str:
     """The app's origin as browsers reach it: https when its domain gives it a certificate
     (known before issuance, since the container starts while the certificate is obtained)."""
     mode = app.domain.tls_mode
-    if mode == TlsMode.OFF or (mode == TlsMode.CUSTOM and certificate_for_app(app) is None):
+    tls_listen = get_nginx().layout.tls_listen
+    if (
+        not tls_listen
+        or mode == TlsMode.OFF
+        or (mode == TlsMode.CUSTOM and certificate_for_app(app) is None)
+    ):
         return f"http://{app.fqdn}"
-    port = https_port(get_nginx().layout.tls_listen)
+    port = https_port(tls_listen)
     return f"https://{app.fqdn}" + ("" if port == 443 else f":{port}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from panel.core.states import AppState
 from panel.monitoring import health
 from panel.monitoring.models import HealthRecord, Notification
 from panel.monitoring.notifications import notify_admins
-from panel.runtime.containers import RuntimeFailure, get_runtime
+from panel.runtime.containers import ContainerStatus, RuntimeFailure, get_runtime
 from panel.runtime.health import probe
 from panel.runtime.spec import LABEL_APP, app_resource_names
 
@@ -46,20 +47,25 @@ def check_all_apps_health(now: float | None = None) -> dict[str, str]:
         app_hex = event.get("Actor", {}).get("Attributes", {}).get(LABEL_APP, "")
         counts = ooms if event.get("Action") == "oom" else deaths
         counts[app_hex] = counts.get(app_hex, 0) + 1
+    # Docker calls and health probes side by side (a hung app costs its probe's timeout, not
+    # everyone's); the verdicts are then written one by one.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        looks = list(pool.map(look_at_app, apps))
     verdicts = {}
-    for app in apps:
+    for app, look in zip(apps, looks, strict=True):
         verdict = check_app_health(
-            app, deaths=deaths.get(app.id.hex, 0), oom_events=ooms.get(app.id.hex, 0)
+            app, deaths=deaths.get(app.id.hex, 0), oom_events=ooms.get(app.id.hex, 0), look=look
         )
         verdicts[app.id.hex] = verdict.status
     return verdicts
 
 
-def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> health.Verdict:
+def look_at_app(app: AppInstance) -> tuple[ContainerStatus, int | None, float | None]:
+    """What Docker says of the app's container, its health check's HTTP status (None when
+    nothing answered) and when the container was made. No database access."""
     runtime = get_runtime()
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
     status = runtime.container_status(names.container)
-    record, _ = HealthRecord.objects.get_or_create(app=app)
     probe_status = None
     if status.running:
         try:
@@ -68,6 +74,18 @@ def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> healt
             address = ""
         if address:
             probe_status = probe(address, app.manifest.get("httpPort", 80), _path(app))
+    return status, probe_status, runtime.container_created(names.container)
+
+
+def check_app_health(
+    app: AppInstance,
+    *,
+    deaths: int,
+    oom_events: int,
+    look: tuple[ContainerStatus, int | None, float | None] | None = None,
+) -> health.Verdict:
+    status, probe_status, created = look or look_at_app(app)
+    record, _ = HealthRecord.objects.get_or_create(app=app)
     seen = health.Observation(
         exists=status.exists,
         running=status.running,
@@ -75,7 +93,7 @@ def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> healt
         oom_killed=status.oom_killed,
         oom_events=oom_events,
         deaths=deaths,
-        recent_restarts=_recent_restarts(app, record, status.restart_count),
+        recent_restarts=_recent_restarts(record, status.restart_count, created),
         probe_status=probe_status,
     )
     verdict = health.judge_health(seen, _path(app))
@@ -96,7 +114,7 @@ def check_app_health(app: AppInstance, *, deaths: int, oom_events: int) -> healt
     return verdict
 
 
-def _recent_restarts(app: AppInstance, record: HealthRecord, restarts: int) -> int:
+def _recent_restarts(record: HealthRecord, restarts: int, created: float | None) -> int:
     """Restarts in the last 10 to 20 minutes, from Docker's restart counter.
 
     Docker's event history is a short buffer shared by the whole host, which a busy host
@@ -107,8 +125,6 @@ def _recent_restarts(app: AppInstance, record: HealthRecord, restarts: int) -> i
     """
     now = timezone.now()
     if record.rolled_at is None:
-        names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-        created = get_runtime().container_created(names.container)
         young = created is not None and time.time() - created < HEALTH_WINDOW
         record.base_restart_count = record.mid_restart_count = 0 if young else restarts
         record.rolled_at = now

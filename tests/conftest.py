@@ -4,9 +4,11 @@ test`; a private nginx and a real Celery worker process started here)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -225,3 +227,52 @@ def wait_for_task(task_id: int, timeout: float = 90):
             return task
         time.sleep(0.1)
     raise AssertionError(f"task {task_id} still {task.state} after {timeout}s: {task.log}")
+
+
+@pytest.fixture
+def make_app(domain):
+    """An app row only (no container): for tests of what the database decides."""
+    from panel.core.models import AppInstance
+
+    def _make(subdomain: str = "site", **fields):
+        values = {
+            "store_app_id": "io.hearth.staticsite",
+            "title": "Site",
+            "version": "1.0.0",
+            "manifest": {},
+            "image": "x",
+            "memory_limit": 1,
+            "state": "running",
+        }
+        values.update(fields)
+        return AppInstance.objects.create(subdomain=subdomain, domain=domain, **values)
+
+    return _make
+
+
+@contextlib.contextmanager
+def ldap_directory_process(port: int, host: str | None = None):
+    """Hearth's LDAP server as its own process on the test database, as supervisord runs it."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "panel.settings_test",
+        "DATABASE_URL": _database_url(),
+        "HEARTH_LDAP_PORT": str(port),
+    }
+    log_path = Path(settings.HEARTH_HOME) / f"test-ldap-{port}.log"
+    command = [sys.executable, "manage.py", "runldapserver", *(["--host", host] if host else [])]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -41,18 +41,8 @@ def fresh_rate_limits():
 
 
 @pytest.fixture
-def app(domain):
-    return AppInstance.objects.create(
-        store_app_id="io.hearth.staticsite",
-        title="Site",
-        version="1.0.0",
-        manifest={},
-        image="x",
-        subdomain="site",
-        domain=domain,
-        memory_limit=1,
-        state="running",
-    )
+def app(make_app):
+    return make_app("site")
 
 
 @pytest.fixture
@@ -102,17 +92,8 @@ def test_role_changes_are_in_the_event_log(owner, alice):
     assert event.actor == owner and "alice is now admin" in event.message
 
 
-def test_an_operator_manages_only_the_apps_assigned(owner, alice, app, domain):
-    other = AppInstance.objects.create(
-        store_app_id="x.y",
-        title="Other",
-        version="1.0.0",
-        manifest={},
-        image="x",
-        subdomain="other",
-        domain=domain,
-        memory_limit=1,
-    )
+def test_an_operator_manages_only_the_apps_assigned(owner, alice, app, make_app):
+    other = make_app("other", store_app_id="x.y", title="Other", state="pending_install")
     set_operated_apps(alice, [app], actor=owner)
     assert may_manage_app(alice, app)
     assert not may_manage_app(alice, other)
@@ -264,7 +245,7 @@ def test_role_page_refuses_a_user_manager_promoting_to_admin(client, owner, alic
     assert "Select a valid choice" in response.content.decode()
 
 
-def test_an_app_password_is_shown_once_stored_hashed_and_scoped(client, alice, app, domain):
+def test_an_app_password_is_shown_once_stored_hashed_and_scoped(client, alice, app, make_app):
     from panel.accounts.models import AppPassword
     from panel.accounts.services import check_person_password
 
@@ -276,16 +257,7 @@ def test_an_app_password_is_shown_once_stored_hashed_and_scoped(client, alice, a
     record = AppPassword.objects.get(user=alice)
     assert secret not in record.password_hash
     assert check_person_password(alice, secret, app)
-    other = AppInstance.objects.create(
-        store_app_id="x.y",
-        title="Other",
-        version="1.0.0",
-        manifest={},
-        image="x",
-        subdomain="other",
-        domain=domain,
-        memory_limit=1,
-    )
+    other = make_app("other", store_app_id="x.y", title="Other", state="pending_install")
     assert not check_person_password(alice, secret, other)  # scoped to the one app
     assert secret not in client.get(reverse("accounts:profile")).content.decode()
     client.post(reverse("accounts:app_password_delete", args=[record.pk]))

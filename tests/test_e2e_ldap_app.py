@@ -5,10 +5,6 @@ the directory through its own network's gateway."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,35 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def ldap_directory(django_db_setup, django_db_blocker):
     """Hearth's LDAP server on every address of this host (apps reach it via their gateway)."""
-    from tests.conftest import _database_url
+    from tests.conftest import ldap_directory_process
 
-    with django_db_blocker.unblock():
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "panel.settings_test",
-            "DATABASE_URL": _database_url(),
-        }
-    port = int(os.environ["HEARTH_LDAP_PORT"])
-    log_path = Path(settings.HEARTH_HOME) / "test-ldap-directory.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runldapserver"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with (
+        django_db_blocker.unblock(),
+        ldap_directory_process(int(os.environ["HEARTH_LDAP_PORT"])) as port,
+    ):
+        yield port
 
 
 def private_page(auth: tuple[str, str] | None) -> requests.Response:

@@ -3,15 +3,11 @@ clients (OpenLDAP's ldapsearch from Debian, and the ldap3 library) over TCP."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from ldap3 import Connection, Server
 from ldap3.core.exceptions import LDAPBindError
 
@@ -68,43 +64,15 @@ def test_only_asked_attributes_are_returned():
 
 
 # The server, with real clients ----------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def ldap_server(transactional_db):
-    from tests.conftest import _database_url
+    from tests.conftest import ldap_directory_process
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "panel.settings_test",
-        "DATABASE_URL": _database_url(),
-        "HEARTH_LDAP_PORT": str(port),
-    }
-    log_path = Path(settings.HEARTH_HOME) / "test-ldap.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runldapserver", "--host", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with ldap_directory_process(port, host="127.0.0.1"):
+        yield port
 
 
 @pytest.fixture

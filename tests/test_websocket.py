@@ -7,7 +7,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from panel.core.models import AppInstance, Task
+from panel.core.models import Task
 from panel.core.operations import TaskProgress
 from panel.core.routing import websocket_urlpatterns
 
@@ -17,17 +17,8 @@ application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 
 
 @pytest.fixture
-def app(domain):
-    return AppInstance.objects.create(
-        store_app_id="io.hearth.staticsite",
-        title="Site",
-        version="1.0.0",
-        manifest={},
-        image="x",
-        subdomain="site",
-        domain=domain,
-        memory_limit=1,
-    )
+def app(make_app):
+    return make_app("site", state="pending_install")
 
 
 def communicator(app, user):

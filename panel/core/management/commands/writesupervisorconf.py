@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-TEMPLATE = """\
+HEADER = """\
 ; Written by `hearth up`; changes are overwritten.
 [unix_http_server]
 file={home}/supervisor.sock
@@ -25,66 +26,55 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://{home}/supervisor.sock
+"""
 
-[program:panel]
-command={bin}/daphne -b {panel_host} -p {panel_port} panel.asgi:application
+PROGRAM = """
+{comment}[program:{name}]
+command={command}
 directory={root}
 environment=HEARTH_HOME="{home}"{extra_env}
 autorestart=true
 stopsignal=TERM
-stopwaitsecs=15
-stdout_logfile={home}/log/panel.log
-stdout_logfile_maxbytes=10MB
-stdout_logfile_backups=3
-redirect_stderr=true
-
-[program:worker]
-command={bin}/celery -A panel worker --loglevel=INFO --concurrency=2 --hostname=worker@%%h
-directory={root}
-environment=HEARTH_HOME="{home}"{extra_env}
-autorestart=true
-stopsignal=TERM
-; A task in the middle of a docker pull may need a while to reach a safe point.
-stopwaitsecs=60
-stdout_logfile={home}/log/worker.log
-stdout_logfile_maxbytes=10MB
-stdout_logfile_backups=3
-redirect_stderr=true
-
-[program:beat]
-command={bin}/celery -A panel beat --loglevel=INFO --schedule={home}/celerybeat-schedule
-directory={root}
-environment=HEARTH_HOME="{home}"{extra_env}
-autorestart=true
-stopsignal=TERM
-stdout_logfile={home}/log/beat.log
-stdout_logfile_maxbytes=10MB
-stdout_logfile_backups=3
-redirect_stderr=true
-
-; The SMTP relay apps with the sendmail addon send through (addons/sendmail/relay.py).
-[program:ldap]
-command={bin}/python {root}/manage.py runldapserver
-directory={root}
-environment=HEARTH_HOME="{home}"{extra_env}
-autorestart=true
-stopsignal=TERM
-stdout_logfile={home}/log/ldap.log
-stdout_logfile_maxbytes=10MB
-stdout_logfile_backups=3
-redirect_stderr=true
-
-[program:mailrelay]
-command={bin}/python {root}/manage.py runmailrelay
-directory={root}
-environment=HEARTH_HOME="{home}"{extra_env}
-autorestart=true
-stopsignal=TERM
-stdout_logfile={home}/log/mailrelay.log
+stopwaitsecs={stop_seconds}
+stdout_logfile={home}/log/{name}.log
 stdout_logfile_maxbytes=10MB
 stdout_logfile_backups=3
 redirect_stderr=true
 """
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: str
+    comment: str = ""
+    stop_seconds: int = 15
+
+
+def programs(bin_dir: Path, root: Path, home: Path) -> list[Program]:
+    host, port = settings.HEARTH_PANEL_BIND.rsplit(":", 1)
+    manage = f"{bin_dir}/python {root}/manage.py"
+    return [
+        Program("panel", f"{bin_dir}/daphne -b {host} -p {port} panel.asgi:application"),
+        Program(
+            "worker",
+            f"{bin_dir}/celery -A panel worker --loglevel=INFO --concurrency=2 "
+            "--hostname=worker@%%h",
+            comment="A task in the middle of a docker pull may need a while to reach a safe point.",
+            stop_seconds=60,
+        ),
+        Program(
+            "beat",
+            f"{bin_dir}/celery -A panel beat --loglevel=INFO --schedule={home}/celerybeat-schedule",
+        ),
+        Program("ldap", f"{manage} runldapserver", comment="The LDAP directory for apps."),
+        Program(
+            "mailrelay",
+            f"{manage} runmailrelay",
+            comment="The SMTP relay apps with the sendmail addon send through.",
+        ),
+    ]
+
 
 PASSED_THROUGH = (
     "DATABASE_URL",
@@ -103,26 +93,30 @@ def _escape(value: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Write the supervisord config that runs the panel, the Celery worker and beat."
+    help = "Write the supervisord config for the panel, the Celery worker and beat, LDAP, mail."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("path")
 
     def handle(self, *args, path: str, **options) -> None:
-        root = Path(settings.BASE_DIR)
-        host, port = settings.HEARTH_PANEL_BIND.rsplit(":", 1)
+        root, home = Path(settings.BASE_DIR), Path(settings.HEARTH_HOME)
+        bin_dir = Path(sys.executable).parent
         extra = "".join(
             f',{name}="{_escape(os.environ[name])}"'
             for name in PASSED_THROUGH
             if name in os.environ
         )
-        Path(path).write_text(
-            TEMPLATE.format(
-                home=settings.HEARTH_HOME,
-                root=root,
-                bin=Path(sys.executable).parent,
-                panel_host=host,
-                panel_port=port,
-                extra_env=extra,
+        sections = [HEADER.format(home=home)]
+        for program in programs(bin_dir, root, home):
+            sections.append(
+                PROGRAM.format(
+                    name=program.name,
+                    command=program.command,
+                    comment=f"; {program.comment}\n" if program.comment else "",
+                    root=root,
+                    home=home,
+                    extra_env=extra,
+                    stop_seconds=program.stop_seconds,
+                )
             )
-        )
+        Path(path).write_text("".join(sections))

@@ -92,6 +92,9 @@ def main() -> None:
         for app in apps:
             runtime.remove_app(app.id.hex)
             app.delete()
+        # The bench's own database servers and their data go too (a run starts them afresh).
+        for name in shared:
+            runtime_services.remove_service(name, volumes=(f"{name}-data",))
 
     print(f"apps: {args.apps}")
     for label, values in (("provision", provision), ("teardown ", teardown)):

@@ -81,11 +81,21 @@ def test_the_sampler_reads_a_running_app_and_the_host_and_the_charts_show_them(
 
 @pytest.mark.e2e
 def test_system_page_lists_disk_per_app_images_and_services(
-    app_with_container, owner_client, nginx
+    app_with_container, owner_client, nginx, docker_runtime
 ):
+    from django.conf import settings
+
     app, _ = app_with_container("sleep 600", subdomain="diskuser")
-    page = owner_client.get("/system/").content.decode()
+    volume = docker_runtime.client.volumes.create(
+        f"{settings.HEARTH_INSTANCE}-svc-testdata",
+        labels={"io.hearth.instance": settings.HEARTH_INSTANCE, "io.hearth.role": "service"},
+    )
+    try:
+        page = owner_client.get("/system/").content.decode()
+    finally:
+        volume.remove(force=True)
     assert "Diskuser" in page
+    assert f"<td>{settings.HEARTH_INSTANCE}-svc-testdata</td>" in page  # addon data
     for service in ("dockerd", "redis", "nginx", "registry"):
         assert f"<td>{service}</td>" in page
     assert "status-down" not in page

@@ -57,6 +57,17 @@ def addon_containers(usage: dict) -> list[dict]:
     return rows
 
 
+def addon_volumes(usage: dict) -> list[dict]:
+    """Data volumes of this Hearth's addon services (databases, mail, ...), biggest first."""
+    rows = []
+    for volume in usage.get("Volumes") or []:
+        labels = volume.get("Labels") or {}
+        if labels.get(LABEL_INSTANCE) == settings.HEARTH_INSTANCE and LABEL_APP not in labels:
+            size = max(0, int((volume.get("UsageData") or {}).get("Size", 0)))
+            rows.append({"name": volume["Name"], "size": size})
+    return sorted(rows, key=lambda row: -row["size"])
+
+
 def service_states() -> list[ServiceState]:
     states = []
     try:
@@ -96,6 +107,7 @@ def system_overview() -> dict:
     return {
         "apps": disk_per_app(usage),
         "addons": addon_containers(usage),
+        "addon_volumes": addon_volumes(usage),
         "images": runtime.list_images(),
         "services": service_states(),
         "images_total": sum(int(i.get("Size", 0)) for i in usage.get("Images") or []),

@@ -18,6 +18,7 @@ from apps_store.models import Release, StoreApp, StoreSource
 from apps_store.services import release_problem
 from apps_store.sync import sync_stores
 from panel.core.access import admin_required
+from panel.core.models import AppInstance
 from panel.core.services import ActionRejected, install_app
 
 # Icons are shown in <img> only; served alone, an SVG must not run scripts on our origin.
@@ -68,6 +69,7 @@ def store_index(request: HttpRequest) -> HttpResponse:
             "query": query,
             "tag": tag,
             "sources": StoreSource.objects.all(),
+            "installed_ids": set(AppInstance.objects.values_list("store_app_id", flat=True)),
         },
     )
 
@@ -95,6 +97,9 @@ def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
             "releases": releases,
             "manifest": manifest,
             "problem": problem,
+            "installed": AppInstance.objects.filter(store_app_id=app_id).select_related(
+                "domain", "available_update__release"
+            ),
         },
     )
 

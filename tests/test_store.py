@@ -352,6 +352,11 @@ def test_installed_apps_show_update_available_once_a_newer_release_is_synced(
     detail = owner_client.get(reverse("core:app_detail", args=[app.pk])).content.decode()
     assert "update available: 1.1.0" in detail
 
+    store = owner_client.get(reverse("apps_store:index")).content.decode()
+    assert "<strong>installed</strong>" in store
+    page = owner_client.get(reverse("apps_store:app", args=["io.example.notes"])).content.decode()
+    assert "notes.localhost</a>: version 1.0.0 — update available: 1.1.0" in page
+
     AppInstance.objects.filter(pk=app.pk).update(version="1.1.0")
     assert check_for_updates() == []
     assert not AvailableUpdate.objects.exists()

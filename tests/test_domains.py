@@ -255,3 +255,35 @@ def test_multidomain_apps_are_told_their_aliases_but_not_their_redirects(domain)
     from panel.core.services import check_location
 
     assert "already another name" in check_location("docs", domain)["subdomain"]
+
+
+def test_app_names_and_location_pages_are_for_admins_only(outsider, owner, domain):
+    from django.test import Client
+
+    from panel.core.models import AppInstance
+
+    app = AppInstance.objects.create(
+        title="Notes",
+        version="1",
+        manifest={},
+        image="x",
+        subdomain="notes",
+        domain=domain,
+        memory_limit=1,
+        state="running",
+    )
+    outsider_client, owner_client = Client(), Client()
+    outsider_client.force_login(outsider)
+    owner_client.force_login(owner)
+    location = reverse("domains:app_location", args=[app.pk])
+    aliases = reverse("domains:app_aliases", args=[app.pk])
+    assert outsider_client.get(location).status_code == 403
+    assert (
+        outsider_client.post(location, {"subdomain": "x", "domain": domain.pk}).status_code == 403
+    )
+    assert outsider_client.post(aliases, {"aliases": "www.localhost"}).status_code == 403
+    assert owner_client.get(aliases).status_code == 405
+    page = owner_client.get(location)
+    assert page.status_code == 200 and "Move Notes" in page.text
+    app.refresh_from_db()
+    assert (app.subdomain, app.aliases.count()) == ("notes", 0)

@@ -200,3 +200,30 @@ def test_uploaded_certificate_is_served_for_the_app_and_bad_ones_change_nothing(
         fullchain.encode()
     )
     assert wait_for_task(request_app_action(app, "uninstall").pk).state == Task.State.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_expiring_uploaded_certificates_are_announced_once_a_day(pki, owner):
+    from django.core import mail
+
+    from panel.core.models import Event
+    from panel.domains.models import Certificate, Domain
+    from panel.domains.services import warn_expiring_uploads
+
+    domain = Domain.objects.create(name="upload.test", tls_mode="custom")
+    now = timezone.now()
+    fullchain, key = pki.chain(["*.upload.test"])
+    Certificate.objects.create(
+        domain=domain,
+        source="custom",
+        names=["*.upload.test"],
+        fullchain_pem=fullchain,
+        key_pem=key,
+        not_before=now - datetime.timedelta(days=80),
+        not_after=now + datetime.timedelta(days=10),
+    )
+    assert warn_expiring_uploads(now) == 1
+    assert "expires soon" in mail.outbox[-1].subject
+    assert Event.objects.filter(action="certificate_expiring").count() == 1
+    assert warn_expiring_uploads(now + datetime.timedelta(hours=2)) == 0
+    assert warn_expiring_uploads(now + datetime.timedelta(days=1, minutes=1)) == 1

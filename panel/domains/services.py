@@ -686,6 +686,39 @@ def renew_due_certificates(now: datetime.datetime | None = None) -> dict[str, in
     return counts
 
 
+def warn_expiring_uploads(now: datetime.datetime | None = None) -> int:
+    """Uploaded certificates cannot renew themselves: within HEARTH_CERT_RENEW_DAYS of
+    expiry the admins hear about it, once a day until a new one is uploaded."""
+    from django.db.models import Q
+
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(days=settings.HEARTH_CERT_RENEW_DAYS)
+    expiring = Certificate.objects.filter(
+        Q(next_renewal_attempt__isnull=True) | Q(next_renewal_attempt__lte=now),
+        source=Certificate.Source.CUSTOM,
+        not_after__lte=horizon,
+    )
+    warned = 0
+    for certificate in expiring:
+        label = ", ".join(certificate.names)
+        message = (
+            f"The uploaded certificate for {label} expires on "
+            f"{certificate.not_after:%Y-%m-%d}; upload a new one on the Domains page."
+        )
+        record_event(
+            "certificate_expiring", app_label=label, outcome=Event.Outcome.INFO, message=message
+        )
+        _alert_admins(f"Hearth: certificate for {label} expires soon", message)
+        Certificate.objects.filter(pk=certificate.pk).update(
+            next_renewal_attempt=now + datetime.timedelta(days=1)
+        )
+        warned += 1
+    return warned
+
+
 def _alert_admins(subject: str, message: str) -> None:
     recipients = list(
         get_user_model()

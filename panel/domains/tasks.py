@@ -6,9 +6,11 @@ from celery import shared_task
 @shared_task(name="domains.renew_certificates")
 def renew_certificates() -> dict[str, int]:
     """Beat, hourly: renew what is within HEARTH_CERT_RENEW_DAYS of expiry (see services)."""
-    from panel.domains.services import renew_due_certificates
+    from panel.domains.services import renew_due_certificates, warn_expiring_uploads
 
-    return renew_due_certificates()
+    counts = renew_due_certificates()
+    counts["uploads_expiring"] = warn_expiring_uploads()
+    return counts
 
 
 @shared_task(name="domains.prepare_domain")

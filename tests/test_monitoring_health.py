@@ -107,3 +107,31 @@ def test_a_healthy_app_stopped_behind_hearths_back_alerts_then_recovers(
     assert Notification.objects.filter(user=owner, kind="app_recovered").exists()
     app.refresh_from_db()
     assert app.health == "healthy"
+
+
+async def test_the_app_list_is_told_when_an_apps_health_changes(
+    app_with_container, owner, outsider
+):
+    from asgiref.sync import sync_to_async
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from panel.core.routing import websocket_urlpatterns
+
+    application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    listener = WebsocketCommunicator(application, "/ws/apps/")
+    listener.scope["user"] = owner
+    assert (await listener.connect())[0]
+    stranger = WebsocketCommunicator(application, "/ws/apps/")
+    stranger.scope["user"] = outsider
+    assert await stranger.connect() == (False, 4403)
+
+    app, container = await sync_to_async(app_with_container)(
+        "exit 1", subdomain="gone", restart_policy=NO_RESTART
+    )
+    await sync_to_async(container.wait)(timeout=20)
+    verdicts = await sync_to_async(check_all_apps_health)()
+    assert verdicts[app.id.hex] == "down"
+    assert await listener.receive_json_from(timeout=5) == {"changed": app.id.hex}
+    await listener.disconnect()

@@ -4,6 +4,7 @@ from panel.core import consumers
 from panel.monitoring import consumers as monitoring
 
 websocket_urlpatterns = [
+    path("ws/apps/", monitoring.AppListConsumer.as_asgi()),
     path("ws/apps/<uuid:app_id>/", consumers.AppProgressConsumer.as_asgi()),
     path("ws/apps/<uuid:app_id>/logs/", monitoring.AppLogConsumer.as_asgi()),
     path("ws/apps/<uuid:app_id>/terminal/", monitoring.TerminalConsumer.as_asgi()),

@@ -243,6 +243,33 @@ def _offsets(query: dict, paths: list[str]) -> dict[str, int | None]:
     }
 
 
+class AppListConsumer(AsyncJsonWebsocketConsumer):
+    """ws/apps/: a cue for the app list to fetch itself again when an app's health changes.
+
+    The message carries nothing but the cue; the list's own view decides what this user
+    sees.
+    """
+
+    group = "apps-changed"
+    joined = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not (user and await database_sync_to_async(is_admin)(user)):
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def apps_changed(self, event: dict) -> None:
+        await self.send_json({"changed": event.get("app", "")})
+
+
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     """ws/notifications/: the unread count of the signed-in admin, as it changes."""
 

@@ -146,6 +146,7 @@ def _announce(app: AppInstance, verdict: health.Verdict) -> None:
         [f"app-{app.id.hex}"],
         {"type": "health.update", "health": verdict.status, "detail": verdict.detail},
     )
+    push_to_groups(["apps-changed"], {"type": "apps.changed", "app": app.id.hex})
     if verdict.status == health.HEALTHY:
         previous_bad = Event.objects.filter(
             app=app, action="health", outcome=Event.Outcome.FAILED

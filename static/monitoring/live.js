@@ -196,8 +196,17 @@
   }
   document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
 
+  // App list: fetched again when an app's health changes (busy apps are polled anyway) ---
+  function liveAppList(list) {
+    keepOpen(function () { return list.dataset.ws; }, {
+      message: function () { replaceFragment("app-list", list.dataset.url); },
+    });
+  }
+
   function start() {
     localTimes(document);
+    const list = document.getElementById("app-list");
+    if (list && list.dataset.ws) liveAppList(list);
     const status = document.getElementById("app-status");
     if (status && status.dataset.ws) liveAppStatus(status);
     const task = document.getElementById("task-live");

@@ -103,3 +103,42 @@ def test_system_page_lists_disk_per_app_images_and_services(
     response = owner_client.post("/system/images/clean/")
     assert response.status_code == 302
     assert owner_client.get("/system/images/clean/").status_code == 405
+
+
+@pytest.mark.e2e
+def test_admins_restart_nginx_and_addon_services_from_the_system_page(
+    owner_client, nginx, docker_runtime, base_image
+):
+    from django.conf import settings
+
+    from panel.core.models import Event
+
+    response = owner_client.post("/system/", {"restart": "nginx"})
+    assert response.status_code == 302
+    assert nginx.is_running()
+
+    service = docker_runtime.client.containers.run(
+        base_image,
+        # Ends on TERM at once, as a real service would (a bare sleep would wait 20 s).
+        ["sh", "-c", "trap 'exit 0' TERM; while sleep 1; do :; done"],
+        name=f"{settings.HEARTH_INSTANCE}-svc-restartme",
+        labels={"io.hearth.instance": settings.HEARTH_INSTANCE, "io.hearth.role": "service"},
+        detach=True,
+    )
+    try:
+        started = service.attrs["State"]["StartedAt"]
+        page = owner_client.get("/system/").content.decode()
+        assert f'name="restart" value="{service.name}"' in page
+        assert owner_client.post("/system/", {"restart": service.name}).status_code == 302
+        service.reload()
+        assert service.attrs["State"]["StartedAt"] != started
+        assert service.status == "running"
+    finally:
+        service.remove(force=True)
+    assert owner_client.post("/system/", {"restart": "dockerd"}).status_code == 404
+    assert sorted(
+        Event.objects.filter(action="service_restart").values_list("message", flat=True)
+    ) == [
+        f"{service.name} restarted",
+        "nginx started or reloaded",
+    ]

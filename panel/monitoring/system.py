@@ -112,3 +112,27 @@ def system_overview() -> dict:
         "services": service_states(),
         "images_total": sum(int(i.get("Size", 0)) for i in usage.get("Images") or []),
     }
+
+
+class UnknownService(Exception):
+    pass
+
+
+def restart_service(name: str, actor=None) -> str:
+    """Restart nginx (start it, or reload its config) or one of this Hearth's addon service
+    containers, and log it; returns what was done. dockerd, redis and the registry carry the
+    panel itself, so they are restarted on the host, not from a page served through them."""
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    if name == "nginx":
+        get_nginx().ensure_running()
+        done = "nginx started or reloaded"
+    else:
+        addons = {row["name"] for row in addon_containers(get_runtime().disk_usage())}
+        if name not in addons:
+            raise UnknownService(name)
+        get_runtime().restart_container(name)
+        done = f"{name} restarted"
+    record_event("service_restart", actor=actor, outcome=Event.Outcome.INFO, message=done)
+    return done

@@ -4,14 +4,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel.core.access import admin_required, get_app_for_user
 from panel.monitoring import rrd
 from panel.monitoring.metrics import HOST_SERIES, app_series, chart_data
 from panel.monitoring.models import Notification
 from panel.monitoring.notifications import mark_read
-from panel.monitoring.system import system_overview
+from panel.monitoring.system import UnknownService, restart_service, system_overview
 from panel.runtime.containers import get_runtime
 from panel.runtime.spec import app_resource_names
 
@@ -77,9 +77,17 @@ def host_metrics(request: HttpRequest) -> JsonResponse:
     return JsonResponse(chart_data(HOST_SERIES, _resolution(request)))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @admin_required
 def system(request: HttpRequest) -> HttpResponse:
+    """The System page; its restart buttons POST here with the service's name."""
+    if request.method == "POST":
+        try:
+            done = restart_service(request.POST.get("restart", ""), actor=request.user)
+        except UnknownService:
+            raise Http404("No such service") from None
+        messages.success(request, done[:1].upper() + done[1:] + ".")
+        return redirect("monitoring:system")
     context = system_overview()
     context.update(range=_resolution(request).name, ranges=rrd.BY_NAME)
     return render(request, "monitoring/system.html", context)

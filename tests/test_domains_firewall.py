@@ -173,3 +173,9 @@ def test_applyfirewall_opens_ssh_web_and_app_ports(namespaces, domain, settings)
     finally:
         listener.kill()
         listener.wait(timeout=5)
+
+
+def test_host_services_for_apps_are_open_to_app_bridges_only():
+    text = render_ruleset(OpenPorts(tcp=frozenset({22, 80}), app_tcp=frozenset({2525, 3890})))
+    assert 'iifname "hb*" tcp dport { 2525, 3890 } accept' in text
+    assert "tcp dport { 22, 80 } accept" in text

@@ -88,6 +88,7 @@ AUDIENCE = {
     "domains:remove": ADMIN,
     "domains:certificate": ADMIN,
     "domains:app_location": ADMIN,
+    "domains:app_aliases": ADMIN,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect

@@ -22,6 +22,9 @@ class FirewallError(Exception):
 class OpenPorts:
     tcp: frozenset[int]
     udp: frozenset[int] = frozenset()
+    # Host services only app containers may reach, through their own bridges (hb*): the mail
+    # relay and the LDAP directory. The runtime's iptables chain allows exactly these too.
+    app_tcp: frozenset[int] = frozenset()
 
 
 def _port_set(ports: Iterable[int]) -> str:
@@ -33,7 +36,9 @@ def _port_set(ports: Iterable[int]) -> str:
 
 def render_ruleset(ports: OpenPorts) -> str:
     """nft input: a table that replaces Hearth's previous one in one transaction."""
-    udp = f"        udp dport {_port_set(ports.udp)} accept\n" if ports.udp else ""
+    extra = f"        udp dport {_port_set(ports.udp)} accept\n" if ports.udp else ""
+    if ports.app_tcp:
+        extra += f'        iifname "hb*" tcp dport {_port_set(ports.app_tcp)} accept\n'
     return f"""\
 # Written by Hearth; changes are overwritten.
 table inet {TABLE}
@@ -46,7 +51,7 @@ table inet {TABLE} {{
         iifname "lo" accept
         meta l4proto {{ icmp, ipv6-icmp }} accept
         tcp dport {_port_set(ports.tcp)} accept
-{udp}    }}
+{extra}    }}
 }}
 """
 

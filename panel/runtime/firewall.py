@@ -49,3 +49,14 @@ def allow_app_to_host_port(port: int, protocol: str = "tcp") -> None:
     rule = ["-p", protocol, "--dport", str(port), "-j", "ACCEPT"]
     if _iptables("-C", CHAIN, *rule, check=False).returncode != 0:
         _iptables("-I", CHAIN, "1", *rule)
+
+
+def ports_open_to_apps() -> list[int]:
+    """The host TCP ports addons opened to app containers (read back from the chain)."""
+    ensure_host_isolation()
+    ports = []
+    for rule in _iptables("-S", CHAIN).stdout.splitlines():
+        words = rule.split()
+        if "--dport" in words and words[-1] == "ACCEPT" and "tcp" in words:
+            ports.append(int(words[words.index("--dport") + 1]))
+    return sorted(set(ports))

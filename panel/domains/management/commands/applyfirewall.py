@@ -11,6 +11,7 @@ from panel.domains.firewall import (
     listen_port,
     render_ruleset,
 )
+from panel.runtime.firewall import ports_open_to_apps
 
 
 class Command(BaseCommand):
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             }
             | set(settings.HEARTH_FIREWALL_EXTRA_TCP),
             udp=declared.udp,
+            app_tcp=frozenset(ports_open_to_apps()),
         )
         text = render_ruleset(ports)
         if show:

@@ -86,6 +86,7 @@ class Task(models.Model):
         STOP = "stop"
         RESTART = "restart"
         UNINSTALL = "uninstall"
+        UPDATE = "update"
 
     class State(models.TextChoices):
         QUEUED = "queued"
@@ -107,6 +108,8 @@ class Task(models.Model):
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    # What the task needs beyond the app, e.g. the release an update goes to.
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

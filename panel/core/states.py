@@ -22,6 +22,8 @@ class AppState(StrEnum):
     RESTARTING = "restarting"
     PENDING_UNINSTALL = "pending_uninstall"
     UNINSTALLING = "uninstalling"
+    PENDING_UPDATE = "pending_update"
+    UPDATING = "updating"
     ERROR = "error"
 
 
@@ -32,15 +34,22 @@ S = AppState
 TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     S.PENDING_INSTALL: frozenset({S.INSTALLING, S.ERROR}),
     S.INSTALLING: frozenset({S.RUNNING, S.ERROR}),
-    S.RUNNING: frozenset({S.PENDING_STOP, S.PENDING_RESTART, S.PENDING_UNINSTALL, S.ERROR}),
+    S.RUNNING: frozenset(
+        {S.PENDING_STOP, S.PENDING_RESTART, S.PENDING_UNINSTALL, S.PENDING_UPDATE, S.ERROR}
+    ),
     S.PENDING_STOP: frozenset({S.STOPPING, S.ERROR}),
     S.STOPPING: frozenset({S.STOPPED, S.ERROR}),
-    S.STOPPED: frozenset({S.PENDING_START, S.PENDING_RESTART, S.PENDING_UNINSTALL, S.ERROR}),
+    S.STOPPED: frozenset(
+        {S.PENDING_START, S.PENDING_RESTART, S.PENDING_UNINSTALL, S.PENDING_UPDATE, S.ERROR}
+    ),
     S.PENDING_START: frozenset({S.STARTING, S.ERROR}),
     S.STARTING: frozenset({S.RUNNING, S.ERROR}),
     S.PENDING_RESTART: frozenset({S.RESTARTING, S.ERROR}),
     S.RESTARTING: frozenset({S.RUNNING, S.ERROR}),
     S.PENDING_UNINSTALL: frozenset({S.UNINSTALLING, S.ERROR}),
+    S.PENDING_UPDATE: frozenset({S.UPDATING, S.ERROR}),
+    # A failed update that was rolled back ends RUNNING on the old version.
+    S.UPDATING: frozenset({S.RUNNING, S.ERROR}),
     # Uninstall ends with the row deleted; ERROR lets a failed uninstall be retried.
     S.UNINSTALLING: frozenset({S.ERROR}),
     # From error the owner can retry the install (which repairs whatever is missing),
@@ -57,6 +66,7 @@ CLAIMED: dict[AppState, AppState] = {
     S.PENDING_START: S.STARTING,
     S.PENDING_RESTART: S.RESTARTING,
     S.PENDING_UNINSTALL: S.UNINSTALLING,
+    S.PENDING_UPDATE: S.UPDATING,
 }
 
 BUSY_STATES = frozenset(CLAIMED) | frozenset(CLAIMED.values())
@@ -68,6 +78,7 @@ ACTION_STATES: dict[str, AppState] = {
     "stop": S.PENDING_STOP,
     "restart": S.PENDING_RESTART,
     "uninstall": S.PENDING_UNINSTALL,
+    "update": S.PENDING_UPDATE,
 }
 
 
@@ -88,10 +99,11 @@ def check_transition(current: AppState | str, target: AppState | str) -> None:
 
 
 def allowed_actions(current: AppState | str) -> list[str]:
-    """The user actions the dashboard should offer for an app in this state."""
+    """The user actions the dashboard should offer for an app in this state (update is
+    offered on its own, only when the store has a newer release)."""
     state = AppState(current)
     return [
         action
         for action, target in ACTION_STATES.items()
-        if action != "install" and target in TRANSITIONS[state]
+        if action not in ("install", "update") and target in TRANSITIONS[state]
     ] + (["retry"] if state is S.ERROR else [])

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "panel.accounts",
     "panel.domains",
     "panel.monitoring",
+    "panel.backups",
     "apps_store",
     "addons",
     "mail",

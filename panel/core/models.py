@@ -87,6 +87,8 @@ class Task(models.Model):
         RESTART = "restart"
         UNINSTALL = "uninstall"
         UPDATE = "update"
+        BACKUP = "backup"
+        RESTORE = "restore"
 
     class State(models.TextChoices):
         QUEUED = "queued"

@@ -10,12 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from addons.services import app_addon_env, provision_app_addons, teardown_app_addons
+from addons.services import (
+    app_addon_env,
+    provision_app_addons,
+    teardown_app_addons,
+    update_app_addons,
+)
 from apps_store.manifest import validate_manifest
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
@@ -294,12 +300,84 @@ def uninstall(app: AppInstance, progress: TaskProgress) -> None:
     return None
 
 
+class RolledBack(Exception):
+    """The update failed and the app runs its previous version again."""
+
+
+def _set_release(app: AppInstance, **fields) -> None:
+    for name, value in fields.items():
+        setattr(app, name, value)
+    AppInstance.objects.filter(pk=app.pk).update(**fields)
+
+
+def update(app: AppInstance, progress: TaskProgress) -> AppState:
+    """Move the app to the task's release; if the new version does not come up healthy, put
+    the previous image, manifest and addons back and report why (RolledBack)."""
+    from apps_store.models import Release
+
+    release = Release.objects.get(pk=progress.task.params["release"])
+    manifest = validate_manifest(release.manifest)
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    previous = {
+        "image": app.image,
+        "version": app.version,
+        "manifest": app.manifest,
+        "memory_limit": app.memory_limit,
+        "title": app.title,
+    }
+    progress.step(10, f"Pulling {release.pinned_image}")
+    runtime.pull_image(release.pinned_image)
+    # Data of addons the new version drops is kept here, for a rollback or by hand.
+    dropped_data = Path(settings.HEARTH_HOME) / "updates" / f"task-{progress.task.pk}"
+    address = runtime.ensure_network(names, app.id.hex)
+    try:
+        progress.step(30, f"Updating {app.title} {app.version} → {release.version}")
+        _set_release(
+            app,
+            image=release.pinned_image,
+            version=manifest.version,
+            manifest=manifest.data,
+            memory_limit=manifest.memory_limit,
+            title=manifest.title,
+        )
+        update_app_addons(app, dropped_data, progress)
+        progress.step(60, f"Starting {release.version}")
+        runtime.run_container(_spec(app, address))
+        write_app_site(app, address)
+        progress.step(75, f"Waiting for {manifest.health_check_path}")
+        _wait_healthy(app, address, progress)
+    except Exception as exc:  # noqa: BLE001 - any failure of the new version rolls back
+        reason = _describe(exc)
+        progress.step(80, f"{release.version} failed; rolling back to {previous['version']}")
+        _set_release(app, **previous)
+        provision_app_addons(app, progress)
+        runtime.run_container(_spec(app, address))
+        write_app_site(app, address)
+        _wait_healthy(app, address, progress)
+        raise RolledBack(
+            f"the update to {release.version} failed and was rolled back; {app.title} runs "
+            f"{previous['version']} again. Why: {reason}"
+        ) from exc
+    from apps_store.updates import check_for_updates
+
+    check_for_updates()  # the offer this update answered goes (or a newer one shows)
+    record_event(
+        "update_applied",
+        app=app,
+        actor=progress.task.requested_by,
+        message=f"{previous['version']} → {release.version}",
+    )
+    return AppState.RUNNING
+
+
 OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = {
     Task.Kind.INSTALL: install,
     Task.Kind.START: start,
     Task.Kind.STOP: stop,
     Task.Kind.RESTART: restart,
     Task.Kind.UNINSTALL: uninstall,
+    Task.Kind.UPDATE: update,
     # Not (yet) one of Task.Kind's choices: the kind is stored as this plain string.
     "change_location": change_location,
 }
@@ -325,6 +403,18 @@ def execute_task(task_id: int, worker: str = "") -> None:
         # The bookkeeping is inside the try too: a task must never stay "running" because
         # its last write failed.
         _succeed(task, app, final_state)
+    except RolledBack as exc:
+        # Not an outage: the app is back on its previous version and keeps running. The
+        # "rollback" event is what tells the admins (panel.monitoring.signals).
+        app.transition_to(AppState.RUNNING)
+        _finish(task, Task.State.FAILED, error=str(exc))
+        record_event(
+            "rollback",
+            app=app,
+            outcome=Event.Outcome.FAILED,
+            message=str(exc),
+            actor=task.requested_by,
+        )
     except Exception as exc:  # noqa: BLE001 - every failure must end in a retryable state
         reason = _describe(exc)
         log.warning(

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from apps_store.manifest import ManifestError, validate_manifest
 from apps_store.models import Release
-from apps_store.services import release_problem
+from apps_store.services import release_problem, release_sort_key
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
 from panel.core.spare_networks import return_spare_app_id, take_spare_app_id
@@ -126,10 +126,44 @@ def _user(user):
 
 
 def request_app_action(app: AppInstance, action: str, user=None) -> Task:
-    """Queue start/stop/restart/uninstall, or `retry` (re-run the install) from error."""
+    """Queue start/stop/restart/uninstall, `retry` (re-run the install) from error, or
+    `update` to the newer release the store offers for the app."""
+    if action == "update":
+        return update_app(app, _offered_update(app), user=user)
     kind = Task.Kind.INSTALL if action == "retry" else action
     if kind not in ACTION_STATES or (kind == "install" and action != "retry"):
         raise ActionRejected({"action": f"unknown action {action!r}"})
+    return _queue(app, kind, action, user)
+
+
+def _offered_update(app: AppInstance) -> Release:
+    from apps_store.models import AvailableUpdate
+
+    offer = AvailableUpdate.objects.filter(app=app).select_related("release").first()
+    if offer is None:
+        raise ActionRejected({"action": f"{app.title} {app.version} is the newest release."})
+    return offer.release
+
+
+def update_app(app: AppInstance, release: Release, user=None) -> Task:
+    """Queue an update of `app` to `release`: same store app, a newer version, trusted."""
+    if release.store_app.app_id != app.store_app_id:
+        raise ActionRejected({"release": f"{release} is not a release of {app.store_app_id}."})
+    if release_sort_key(release.version) <= release_sort_key(app.version):
+        raise ActionRejected(
+            {"release": f"{release.version} is not newer than the installed {app.version}."}
+        )
+    try:
+        validate_manifest(release.manifest)
+    except ManifestError as exc:
+        raise ActionRejected({"release": f"the release's manifest is invalid: {exc}"}) from None
+    problem = release_problem(release)
+    if problem:
+        raise ActionRejected({"release": problem})
+    return _queue(app, Task.Kind.UPDATE, "update", user, params={"release": release.pk})
+
+
+def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None = None) -> Task:
     with transaction.atomic():
         app = AppInstance.objects.select_for_update().get(pk=app.pk)
         active = Task.objects.filter(
@@ -148,7 +182,9 @@ def request_app_action(app: AppInstance, action: str, user=None) -> Task:
             raise ActionRejected(
                 {"action": f"cannot {action} {app.title} while it is {exc.current.value}."}
             ) from None
-        task = Task.objects.create(kind=kind, app=app, app_label=str(app), requested_by=_user(user))
+        task = Task.objects.create(
+            kind=kind, app=app, app_label=str(app), requested_by=_user(user), params=params or {}
+        )
         record_event(f"{action}_requested", app=app, actor=user)
         _enqueue(task)
     return task

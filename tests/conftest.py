@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures_store",
     "tests.fixtures_domains",
     "tests.fixtures_monitoring",
+    "tests.fixtures_backups",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

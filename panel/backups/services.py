@@ -1,0 +1,290 @@
+"""Backups of apps and their restore: what the dashboard, the API and the worker call.
+
+A backup is a staging folder (addon dumps from addons.services, plus the app's manifest and
+configuration as JSON) handed to restic, which encrypts, deduplicates and uploads it. The
+staging folder has a stable path per app, so restic finds the previous snapshot as its parent
+and a second backup of unchanged data only reads and uploads what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from addons.services import backup_app_addons, restore_app_addons
+from panel.backups.models import Backup, BackupTarget
+from panel.backups.restic import Restic, ResticError, backup_tags
+from panel.backups.storages import get_storage
+from panel.core.events import record_event
+from panel.core.models import AppInstance, Task
+from panel.core.services import ActionRejected, active_task
+from panel.core.states import ACTION_STATES, AppState, IllegalTransition
+from panel.runtime.containers import get_runtime
+from panel.runtime.spec import app_resource_names
+
+CONFIG_FILE = "app.json"
+TARGET_FIELDS = ("path", "endpoint", "region", "bucket", "prefix", "access_key", "secret_key")
+
+
+class RestoreFailed(Exception):
+    """A restore did not complete; `app_running` says whether the app runs as it did before."""
+
+    def __init__(self, message: str, *, app_running: bool) -> None:
+        self.app_running = app_running
+        super().__init__(message)
+
+
+# Targets ----------------------------------------------------------------------------------
+def new_recovery_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def create_target(*, name: str, kind: str, password: str = "", **fields: str) -> BackupTarget:
+    """Check the storage, open or create its restic repository, then save the target.
+
+    With no password a new recovery key is made (the caller shows it once). With one, an
+    existing repository there must open with it. Nothing is saved unless every step worked;
+    problems come back as field errors (ActionRejected).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ActionRejected({"name": "Give the target a name."})
+    if BackupTarget.objects.filter(name=name).exists():
+        raise ActionRejected({"name": f"There is already a target named {name}."})
+    try:
+        storage = get_storage(kind)
+    except LookupError:
+        raise ActionRejected({"kind": f"Unknown kind of target {kind!r}."}) from None
+    target = BackupTarget(
+        name=name,
+        kind=kind,
+        password=password or new_recovery_key(),
+        **{field: (fields.get(field) or "").strip() for field in TARGET_FIELDS},
+    )
+    errors = storage.check(target)
+    if errors:
+        raise ActionRejected(errors)
+    try:
+        Restic(target.repository(), timeout=120).ensure_initialised()
+    except ResticError as exc:
+        field = "password" if exc.wrong_password else ("path" if kind == "filesystem" else "bucket")
+        raise ActionRejected({field: f"restic: {exc}"}) from None
+    try:
+        target.save()
+    except IntegrityError:
+        raise ActionRejected({"name": f"There is already a target named {name}."}) from None
+    return target
+
+
+# Backup -----------------------------------------------------------------------------------
+def staging_folder(app: AppInstance) -> Path:
+    # Stable per app on purpose: restic picks the parent snapshot by host and path.
+    return Path(settings.HEARTH_HOME) / "backups" / "staging" / app.id.hex
+
+
+def app_configuration(app: AppInstance) -> dict:
+    return {
+        "id": app.id.hex,
+        "store_app_id": app.store_app_id,
+        "title": app.title,
+        "version": app.version,
+        "image": app.image,
+        "location": {"subdomain": app.subdomain, "domain": app.domain.name},
+        "memory_limit": app.memory_limit,
+        "manifest": app.manifest,
+    }
+
+
+def backup_app(
+    app: AppInstance, target: BackupTarget, reason: str = Backup.Reason.MANUAL, progress=None
+) -> Backup:
+    """Dump the app's addons and configuration and store them as one restic snapshot."""
+    staging = staging_folder(app)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _step(progress, 15, "Dumping the app's data and addons")
+        addons = backup_app_addons(app, staging)
+        (staging / CONFIG_FILE).write_text(
+            json.dumps({**app_configuration(app), "addons": addons}, indent=2, sort_keys=True)
+        )
+        _step(progress, 50, f"Encrypting and uploading to {target.name} ({target.location})")
+        restic = Restic(target.repository())
+        restic.ensure_initialised()
+        summary = restic.backup(
+            staging, backup_tags(app.id.hex, app.version, reason), host=settings.HEARTH_INSTANCE
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _step(
+        progress,
+        95,
+        f"Snapshot {summary.snapshot_id}: {summary.total_bytes_processed} bytes, "
+        f"{summary.data_added} new",
+    )
+    return Backup.objects.create(
+        app=app,
+        app_label=str(app),
+        app_uid=app.id.hex,
+        target=target,
+        snapshot_id=summary.snapshot_id,
+        app_version=app.version,
+        reason=reason,
+        size=summary.total_bytes_processed,
+        data_added=summary.data_added,
+    )
+
+
+def _step(progress, percent: int, message: str) -> None:
+    if progress is not None:
+        progress.step(percent, message)
+
+
+# Restore ----------------------------------------------------------------------------------
+def _fetch_snapshot(backup: Backup, into: Path) -> None:
+    """Read the backup's snapshot into `into`; raise with restic's reason if it cannot."""
+    restic = Restic(backup.target.repository())
+    snapshot = restic.snapshot(backup.snapshot_id)
+    if snapshot.tag("app") != backup.app_uid:
+        raise ResticError(f"snapshot {backup.snapshot_id} is not a backup of this app")
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    restic.restore(backup.snapshot_id, into)
+    if not (into / CONFIG_FILE).is_file():
+        raise ResticError(f"snapshot {backup.snapshot_id} holds no Hearth app backup")
+
+
+def _put_back(app: AppInstance, folder: Path, progress) -> None:
+    from panel.core.operations import start
+
+    runtime = get_runtime()
+    container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    # The app must not write while its data is replaced under it.
+    if runtime.container_status(container).exists:
+        runtime.stop_container(container)
+    restore_app_addons(app, folder)
+    start(app, progress)
+
+
+def restore_app(app: AppInstance, backup: Backup, progress=None) -> None:
+    """Replace the app's data with the backup's, then start it and wait for its health check.
+
+    Everything that can fail without touching the app (opening the repository, reading the
+    snapshot, a safety backup of the current state) happens first. If putting the data back
+    or starting fails, the safety backup is restored the same way.
+    """
+    work = Path(settings.HEARTH_HOME) / "backups" / "restore" / app.id.hex
+    try:
+        _step(progress, 10, f"Reading snapshot {backup.snapshot_id[:8]} from {backup.target}")
+        try:
+            _fetch_snapshot(backup, work / "wanted")
+        except ResticError as exc:
+            raise RestoreFailed(f"nothing was restored: {exc}", app_running=True) from None
+        _step(progress, 30, "Backing up the current state first (pre-restore)")
+        try:
+            safety = backup_app(app, backup.target, Backup.Reason.PRE_RESTORE)
+        except Exception as exc:  # noqa: BLE001 - no safety net, so nothing is touched
+            raise RestoreFailed(
+                f"nothing was restored: the pre-restore backup failed: {exc}", app_running=True
+            ) from None
+        _step(progress, 50, "Stopping the app and putting the backup's data in place")
+        try:
+            _put_back(app, work / "wanted", progress)
+        except Exception as exc:  # noqa: BLE001 - any failure here is undone below
+            reason = str(exc) or type(exc).__name__
+            _step(progress, 80, f"Restore failed ({reason}); putting the previous state back")
+            try:
+                _fetch_snapshot(safety, work / "safety")
+                _put_back(app, work / "safety", progress)
+            except Exception as undo:  # noqa: BLE001
+                raise RestoreFailed(
+                    f"restore failed: {reason}; putting back the pre-restore backup "
+                    f"{safety.snapshot_id[:8]} failed too: {undo}",
+                    app_running=False,
+                ) from None
+            raise RestoreFailed(
+                f"restore failed: {reason}; the app runs as before the restore",
+                app_running=True,
+            ) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# Requests ---------------------------------------------------------------------------------
+def _enqueue(task: Task) -> None:
+    from panel.backups.tasks import run_backup_task
+
+    transaction.on_commit(lambda: run_backup_task.delay(task.id))
+
+
+def _refuse_if_busy(app: AppInstance) -> None:
+    active = active_task(app)
+    if active is not None:
+        raise ActionRejected(
+            {
+                "action": f"{app.title} is busy ({active.kind} {active.state}); "
+                "wait until it finishes, then try again."
+            }
+        )
+
+
+def _user(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def request_backup(
+    app: AppInstance, target: BackupTarget, user=None, reason: str = Backup.Reason.MANUAL
+) -> Task:
+    """Queue a backup. The app keeps running (and its state unchanged) while it is taken."""
+    with transaction.atomic():
+        app = AppInstance.objects.select_for_update().get(pk=app.pk)
+        _refuse_if_busy(app)
+        if app.state not in (AppState.RUNNING, AppState.STOPPED):
+            raise ActionRejected(
+                {"action": f"only a running or stopped app can be backed up; it is {app.state}."}
+            )
+        task = Task.objects.create(
+            kind=Task.Kind.BACKUP,
+            app=app,
+            app_label=str(app),
+            requested_by=_user(user),
+            params={"target": target.pk, "reason": reason},
+        )
+        record_event("backup_requested", app=app, actor=user, message=f"to {target.name}")
+        _enqueue(task)
+    return task
+
+
+def request_restore(app: AppInstance, backup: Backup, user=None) -> Task:
+    """Queue a restore of `backup` into `app`, which goes through the restart states."""
+    if backup.app_uid != app.id.hex:
+        raise ActionRejected({"backup": f"this backup is of {backup.app_label}, not {app}."})
+    with transaction.atomic():
+        app = AppInstance.objects.select_for_update().get(pk=app.pk)
+        _refuse_if_busy(app)
+        try:
+            app.transition_to(ACTION_STATES["restart"])
+        except IllegalTransition as exc:
+            raise ActionRejected(
+                {"action": f"cannot restore {app.title} while it is {exc.current.value}."}
+            ) from None
+        task = Task.objects.create(
+            kind=Task.Kind.RESTORE,
+            app=app,
+            app_label=str(app),
+            requested_by=_user(user),
+            params={"backup": backup.pk},
+        )
+        record_event(
+            "restore_requested",
+            app=app,
+            actor=user,
+            message=f"snapshot {backup.snapshot_id[:8]} of {backup.created_at:%Y-%m-%d %H:%M}",
+        )
+        _enqueue(task)
+    return task

@@ -1,0 +1,63 @@
+"""Fixtures of the backup tests: moto's standalone S3 server on a free port, once per
+session, and backup target folders inside the session's own HEARTH_HOME."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.fixtures_addons import _free_port, wait_for_port
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 protocol server (moto_server); yields its endpoint URL."""
+    port = _free_port()
+    log_path = Path(settings.HEARTH_HOME) / "moto-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """Makes a bucket on the session's S3 server; returns a function name → name."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id="hearth-test",
+        aws_secret_access_key="hearth-test-secret",
+    )
+
+    def _make(name: str) -> str:
+        client.create_bucket(Bucket=name)
+        return name
+
+    return _make
+
+
+@pytest.fixture
+def target_folder(request) -> Path:
+    """A fresh folder for a filesystem target, under this session's HEARTH_HOME."""
+    folder = Path(settings.HEARTH_HOME) / "backup-targets" / request.node.name[:60]
+    return folder

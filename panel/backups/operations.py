@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 
 from panel.backups.models import Backup, BackupTarget
@@ -17,6 +18,8 @@ from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
 from panel.core.operations import TaskProgress, _fail_app, _finish
 from panel.core.states import AppState
+from panel.runtime.containers import get_runtime
+from panel.runtime.spec import app_resource_names
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,9 @@ def _restore(task: Task, app: AppInstance, progress: TaskProgress) -> str:
     try:
         restore_app(app, backup, progress)
     except RestoreFailed as exc:
-        if exc.app_running:
+        # "Running as before" only if its container runs: a stopped app stays startable
+        # from error, the one state after `restarting` that does not claim it runs.
+        if exc.app_running and _container_running(app):
             app.transition_to(AppState.RUNNING)
         else:
             _fail_app(app, str(exc))
@@ -78,3 +83,8 @@ def _restore(task: Task, app: AppInstance, progress: TaskProgress) -> str:
         raise
     app.transition_to(AppState.RUNNING)
     return f"snapshot {backup.snapshot_id[:8]} of {backup.created_at:%Y-%m-%d %H:%M}"
+
+
+def _container_running(app: AppInstance) -> bool:
+    name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    return get_runtime().container_status(name).status == "running"

@@ -24,10 +24,14 @@ def wait_until_healthy(
     port: int,
     path: str,
     timeout: float,
-    interval: float = 0.1,
+    interval: float = 0.025,
     is_alive: Callable[[], bool] | None = None,
 ) -> tuple[bool, str]:
-    """Poll until 2xx or `timeout` seconds; `is_alive` lets a dead container end the wait early."""
+    """Poll until 2xx or `timeout` seconds; `is_alive` lets a dead container end the wait early.
+
+    A short interval: an app is usually up within a few hundred milliseconds of its start,
+    and each probe is one local connection.
+    """
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:

@@ -122,3 +122,40 @@ def test_an_s3_backup_restores_and_the_wrong_recovery_key_restores_nothing_and_s
     assert site.state == AppState.RUNNING
     assert probe_digest(docker_runtime, site) == changed
     assert fetch(site.fqdn, "/").status_code == 200
+
+
+def test_a_restore_that_fails_halfway_puts_the_pre_restore_state_back(
+    site, docker_runtime, target_folder, tmp_path
+):
+    import json
+
+    from panel.backups.restic import Restic, backup_tags
+    from panel.backups.services import CONFIG_FILE, app_configuration
+
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    # A damaged backup: its config reads fine, but the /app/data archive is not a tar, so the
+    # restore fails after the app's volume was already emptied.
+    damaged = tmp_path / "damaged"
+    (damaged / "localstorage").mkdir(parents=True)
+    (damaged / "localstorage" / "data.tar").write_bytes(b"not a tar archive" * 100)
+    (damaged / CONFIG_FILE).write_text(json.dumps(app_configuration(site)))
+    summary = Restic(target.repository()).backup(
+        damaged, backup_tags(site.id.hex, site.version, "manual"), host="elsewhere"
+    )
+    bad = Backup.objects.create(
+        app=site,
+        app_label=str(site),
+        app_uid=site.id.hex,
+        target=target,
+        snapshot_id=summary.snapshot_id,
+        app_version=site.version,
+    )
+    run(docker_runtime, site, f"head -c 100000 /dev/urandom > {PROBE}")
+    current = probe_digest(docker_runtime, site)
+
+    task = restore(site, bad)
+    assert task.state == Task.State.FAILED
+    assert "the app runs as before the restore" in task.error
+    assert site.state == AppState.RUNNING
+    assert probe_digest(docker_runtime, site) == current
+    assert fetch(site.fqdn, "/").status_code == 200

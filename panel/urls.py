@@ -13,6 +13,7 @@ urlpatterns = [
     path("store/", include("apps_store.urls")),
     path("addons/", include("addons.urls")),
     path("domains/", include("panel.domains.urls")),
+    path("backups/", include("panel.backups.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
     path("", include("panel.monitoring.urls")),
     path("", include("panel.accounts.urls")),

@@ -89,6 +89,10 @@ AUDIENCE = {
     "domains:certificate": ADMIN,
     "domains:app_location": ADMIN,
     "domains:app_aliases": ADMIN,
+    "backups:targets": ADMIN,
+    "backups:target_add": ADMIN,
+    "backups:app_backup": APP_MANAGER,
+    "backups:app_restore": APP_MANAGER,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from panel.backups import views
+
+app_name = "backups"
+
+urlpatterns = [
+    path("targets/", views.targets, name="targets"),
+    path("targets/add/", views.target_add, name="target_add"),
+    path("apps/<uuid:app_id>/backup/", views.app_backup, name="app_backup"),
+    path("apps/<uuid:app_id>/restore/", views.app_restore, name="app_restore"),
+]

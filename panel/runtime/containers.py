@@ -60,7 +60,14 @@ class DockerRuntime:
 
     # Images -----------------------------------------------------------------------------
     def pull_image(self, reference: str) -> str:
-        """Pull `reference` from its registry and return the local image id."""
+        """Pull `reference` from its registry and return the local image id.
+
+        A reference pinned by digest names exactly one content: if Docker has it already,
+        asking the registry again would only cost a round trip.
+        """
+        if "@sha256:" in reference:
+            with contextlib.suppress(ImageNotFound):
+                return self.client.images.get(reference).id
         try:
             return self.client.images.pull(reference).id
         except ImageNotFound:

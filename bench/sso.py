@@ -145,7 +145,7 @@ def bench_ldap(app, rounds: int, users: int) -> list[float]:
         process.wait(timeout=10)
 
 
-def bench_oidc(env: dict, rounds: int) -> list[float]:
+def bench_oidc(env: dict, callback: str, rounds: int) -> list[float]:
     import requests
 
     port = free_port()
@@ -188,7 +188,7 @@ def bench_oidc(env: dict, rounds: int) -> list[float]:
             {
                 "client_id": env["OIDC_CLIENT_ID"],
                 "response_type": "code",
-                "redirect_uri": "http://ssobench.localhost/callback",
+                "redirect_uri": callback,
                 "scope": "openid profile email",
                 "state": "s",
             }
@@ -213,7 +213,7 @@ def bench_oidc(env: dict, rounds: int) -> list[float]:
                 data={
                     "grant_type": "authorization_code",
                     "code": code[0],
-                    "redirect_uri": "http://ssobench.localhost/callback",
+                    "redirect_uri": callback,
                 },
                 timeout=10,
             ).json()
@@ -242,7 +242,7 @@ def main() -> None:
     app, env = make_directory(args.users, args.groups)
 
     ldap = bench_ldap(app, args.rounds, args.users)
-    oidc = bench_oidc(env, args.rounds // 2)
+    oidc = bench_oidc(env, f"{app.url}/callback", args.rounds // 2)
     ldap_ms, oidc_ms = [t * 1000 for t in ldap], [t * 1000 for t in oidc]
     print(f"directory: {args.users} users, {args.groups} groups")
     print(

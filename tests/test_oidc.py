@@ -20,6 +20,8 @@ from panel.core.models import AppInstance, Event
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DASHBOARD = "my.localhost"
+PORT = settings.HEARTH_HTTP_LISTEN.rsplit(":", 1)[-1]
+CALLBACK = f"http://wiki.localhost:{PORT}/callback"
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def credentials(app):
     return env["OIDC_CLIENT_ID"], env["OIDC_CLIENT_SECRET"]
 
 
-def authorize(client, client_id: str, redirect_uri: str = "http://wiki.localhost/callback"):
+def authorize(client, client_id: str, redirect_uri: str = CALLBACK):
     query = urlencode(
         {
             "client_id": client_id,
@@ -74,7 +76,7 @@ def exchange(client, client_id: str, secret: str, code: str):
         {
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": "http://wiki.localhost/callback",
+            "redirect_uri": CALLBACK,
         },
         HTTP_AUTHORIZATION=f"Basic {basic}",
         HTTP_HOST=DASHBOARD,
@@ -93,8 +95,8 @@ def test_the_addon_hands_the_app_every_endpoint_and_its_client(app, credentials)
     assert env["OIDC_KEYS_ENDPOINT"] == f"{issuer}/.well-known/jwks.json"
     registered = Client.objects.get(id=credentials[0])
     assert registered.get_redirect_uris() == [
-        "http://wiki.localhost/callback",
-        "http://wiki.localhost/other",
+        CALLBACK,
+        f"http://wiki.localhost:{PORT}/other",
     ]
     assert registered.check_secret(credentials[1])
 
@@ -117,7 +119,7 @@ def test_a_signed_in_user_completes_the_authorization_code_flow(
     response = authorize(client, client_id)
     assert response.status_code == 302
     back = urlparse(response["Location"])
-    assert f"{back.scheme}://{back.netloc}{back.path}" == "http://wiki.localhost/callback"
+    assert f"{back.scheme}://{back.netloc}{back.path}" == CALLBACK
     params = parse_qs(back.query)
     assert params["state"] == ["s-123"]
 

@@ -52,7 +52,11 @@ class AppInstance(models.Model):
 
     @property
     def url(self) -> str:
-        return f"http://{self.fqdn}"
+        """Where browsers reach the app: https when it has a certificate, with the port when
+        Hearth's nginx is not on the standard one."""
+        from panel.domains.services import app_origin
+
+        return app_origin(self)
 
     def transition_to(self, target: AppState, *, error: str = "") -> None:
         """Move to `target` if the state machine allows it from the state in the database.

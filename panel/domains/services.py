@@ -535,7 +535,8 @@ def app_origin(app) -> str:
         or mode == TlsMode.OFF
         or (mode == TlsMode.CUSTOM and certificate_for_app(app) is None)
     ):
-        return f"http://{app.fqdn}"
+        port = int(get_nginx().layout.listen.rsplit(":", 1)[-1])
+        return f"http://{app.fqdn}" + ("" if port == 80 else f":{port}")
     port = https_port(tls_listen)
     return f"https://{app.fqdn}" + ("" if port == 443 else f":{port}")
 

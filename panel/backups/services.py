@@ -215,6 +215,44 @@ def restore_app(app: AppInstance, backup: Backup, progress=None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# Retention and integrity ------------------------------------------------------------------
+def prune_app_backups(
+    app_uid: str,
+    target: BackupTarget,
+    *,
+    keep_daily: int = 0,
+    keep_weekly: int = 0,
+    keep_monthly: int = 0,
+) -> int:
+    """Forget and prune the app's snapshots outside the policy; drop their rows too.
+
+    Returns how many backups went. restic decides (it knows the snapshot times); the rows
+    follow, matched by the id prefix Hearth stored.
+    """
+    removed = Restic(target.repository()).forget(
+        [f"app:{app_uid}"],
+        keep_daily=keep_daily,
+        keep_weekly=keep_weekly,
+        keep_monthly=keep_monthly,
+    )
+    gone = [
+        backup.pk
+        for backup in Backup.objects.filter(target=target, app_uid=app_uid)
+        if any(snapshot.startswith(backup.snapshot_id) for snapshot in removed)
+    ]
+    Backup.objects.filter(pk__in=gone).delete()
+    return len(removed)
+
+
+def check_target(target: BackupTarget) -> str:
+    """`restic check` of the target's repository: empty when sound, else what is wrong."""
+    try:
+        Restic(target.repository()).check()
+    except ResticError as exc:
+        return str(exc)
+    return ""
+
+
 # Requests ---------------------------------------------------------------------------------
 def _enqueue(task: Task) -> None:
     from panel.backups.tasks import run_backup_task

@@ -159,3 +159,38 @@ def test_a_restore_that_fails_halfway_puts_the_pre_restore_state_back(
     assert site.state == AppState.RUNNING
     assert probe_digest(docker_runtime, site) == current
     assert fetch(site.fqdn, "/").status_code == 200
+
+
+def test_a_worker_killed_during_a_backup_leaves_the_app_running_and_the_next_backup_works(
+    site, worker, docker_runtime, target_folder
+):
+    import time
+
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    # Enough data that the copy takes a while, so the kill lands in the middle of it.
+    run(docker_runtime, site, f"head -c 314572800 /dev/urandom > {PROBE}")
+    original = probe_digest(docker_runtime, site)
+    task = request_backup(site, target)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        task.refresh_from_db()
+        if task.state == Task.State.RUNNING and task.percent >= 15:
+            break
+        time.sleep(0.05)
+    assert task.state == Task.State.RUNNING, task.state
+    worker.kill()
+    worker.start()
+
+    task = wait_for_task(task.pk, timeout=30)
+    assert task.state == Task.State.FAILED
+    assert "worker stopped" in task.error
+    site.refresh_from_db()
+    assert site.state == AppState.RUNNING
+    assert not site.backups.exists()
+    assert probe_digest(docker_runtime, site) == original
+
+    taken = backup(site, target)
+    assert taken.size > 300 * 1024 * 1024
+    run(docker_runtime, site, f"rm {PROBE}")
+    assert restore(site, taken).state == Task.State.SUCCEEDED
+    assert probe_digest(docker_runtime, site) == original

@@ -492,7 +492,8 @@ def recover_interrupted_tasks(worker: str) -> int:
     for task in Task.objects.filter(state=Task.State.RUNNING, worker=worker).select_related("app"):
         reason = "the worker stopped while this task was running; retry it"
         _finish(task, Task.State.FAILED, error=reason)
-        if task.app is not None:
+        # A backup never touches its app, which still runs as it did.
+        if task.app is not None and task.kind != Task.Kind.BACKUP:
             _fail_app(task.app, reason)
             record_event(task.kind, app=task.app, outcome=Event.Outcome.FAILED, message=reason)
         count += 1

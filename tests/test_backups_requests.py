@@ -98,3 +98,30 @@ def test_a_backup_survives_its_app_with_the_label_and_id(make_app, target):
     backup.refresh_from_db()
     assert backup.app is None
     assert (backup.app_uid, backup.app_label) == (app_uid, label)
+
+
+def test_the_app_configuration_in_a_backup_names_location_aliases_access_and_operators(
+    make_app, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    from panel.accounts.models import AppAccess
+    from panel.accounts.services import set_operated_apps
+    from panel.backups.services import app_configuration
+    from panel.domains.models import AppAlias
+
+    app = make_app("blog", memory_limit=256 * 1024 * 1024)
+    AppAlias.objects.create(app=app, subdomain="www", domain=app.domain, redirect=True)
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    access = AppAccess.objects.create(app=app, mode=AppAccess.Mode.RESTRICTED)
+    access.users.add(alice)
+    access.groups.add(Group.objects.create(name="family"))
+    set_operated_apps(alice, [app], actor=root)
+
+    config = app_configuration(app)
+    assert config["location"] == {"subdomain": "blog", "domain": app.domain.name}
+    assert config["aliases"] == [{"subdomain": "www", "domain": app.domain.name, "redirect": True}]
+    assert config["memory_limit"] == 256 * 1024 * 1024
+    assert config["access"] == {"mode": "restricted", "users": ["alice"], "groups": ["family"]}
+    assert config["operators"] == ["alice"]

@@ -88,6 +88,10 @@ def staging_folder(app: AppInstance) -> Path:
 
 
 def app_configuration(app: AppInstance) -> dict:
+    """What it takes to set the app up again elsewhere, besides its data (app.json)."""
+    from panel.accounts.models import AppAccess
+
+    access = AppAccess.objects.filter(app=app).first()
     return {
         "id": app.id.hex,
         "store_app_id": app.store_app_id,
@@ -95,7 +99,18 @@ def app_configuration(app: AppInstance) -> dict:
         "version": app.version,
         "image": app.image,
         "location": {"subdomain": app.subdomain, "domain": app.domain.name},
+        "aliases": [
+            {"subdomain": alias.subdomain, "domain": alias.domain.name, "redirect": alias.redirect}
+            for alias in app.aliases.select_related("domain").order_by("domain__name", "subdomain")
+        ],
         "memory_limit": app.memory_limit,
+        # By name, not id: users and groups are matched again on the Hearth that imports it.
+        "access": {
+            "mode": access.mode if access else AppAccess.Mode.EVERYONE,
+            "users": sorted(access.users.values_list("username", flat=True)) if access else [],
+            "groups": sorted(access.groups.values_list("name", flat=True)) if access else [],
+        },
+        "operators": sorted(app.operators.values_list("user__username", flat=True)),
         "manifest": app.manifest,
     }
 

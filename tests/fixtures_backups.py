@@ -16,8 +16,47 @@ from tests.fixtures_addons import _free_port, wait_for_port
 @pytest.fixture(scope="session")
 def s3_server():
     """A real S3 protocol server (moto_server); yields its endpoint URL."""
+    yield from _moto_server("moto-server")
+
+
+@pytest.fixture
+def s3_server_with_keys():
+    """A moto server of its own that checks keys (moto checks none by default).
+
+    Yields (endpoint, access key, secret key) of an IAM user allowed everything on S3, and a
+    bucket named "keyed" to use them on.
+    """
+    import json
+
+    import boto3
+    import requests
+
+    for endpoint in _moto_server("moto-server-keys"):
+        anyone = {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "setup",
+            "aws_secret_access_key": "setup",
+        }
+        iam = boto3.client("iam", **anyone)
+        iam.create_user(UserName="hearth")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName="hearth", PolicyName="backups", PolicyDocument=json.dumps(policy)
+        )
+        key = iam.create_access_key(UserName="hearth")["AccessKey"]
+        boto3.client("s3", **anyone).create_bucket(Bucket="keyed")
+        # From here on every request must be signed with a known key.
+        requests.post(f"{endpoint}/moto-api/reset-auth", data="0", timeout=10).raise_for_status()
+        yield endpoint, key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _moto_server(name: str):
     port = _free_port()
-    log_path = Path(settings.HEARTH_HOME) / "moto-server.log"
+    log_path = Path(settings.HEARTH_HOME) / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -101,3 +101,16 @@ def _boto_keys() -> dict[str, str]:
         "aws_secret_access_key": KEYS["secret_key"],
         "region_name": KEYS["region"],
     }
+
+
+def test_an_s3_target_names_an_unknown_access_key_and_a_wrong_secret_key(s3_server_with_keys):
+    endpoint, access_key, secret_key = s3_server_with_keys
+    common = {"name": "cloud", "kind": "s3", "endpoint": endpoint, "bucket": "keyed"}
+    with pytest.raises(ActionRejected) as caught:
+        create_target(**common, access_key="AKIAUNKNOWN0000000", secret_key="x")
+    assert caught.value.errors == {"access_key": "The storage does not know this access key."}
+    with pytest.raises(ActionRejected) as caught:
+        create_target(**common, access_key=access_key, secret_key="not-the-secret")
+    assert caught.value.errors == {"secret_key": "The secret key does not match the access key."}
+    target = create_target(**common, access_key=access_key, secret_key=secret_key)
+    assert target.location == f"s3:{endpoint}/keyed"

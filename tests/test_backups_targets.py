@@ -114,3 +114,27 @@ def test_an_s3_target_names_an_unknown_access_key_and_a_wrong_secret_key(s3_serv
     assert caught.value.errors == {"secret_key": "The secret key does not match the access key."}
     target = create_target(**common, access_key=access_key, secret_key=secret_key)
     assert target.location == f"s3:{endpoint}/keyed"
+
+
+def test_an_s3_target_names_the_region_its_bucket_really_is_in(s3_server):
+    import boto3
+
+    client = boto3.client(
+        "s3", endpoint_url=s3_server, **{**_boto_keys(), "region_name": "eu-west-1"}
+    )
+    client.create_bucket(
+        Bucket="hearth-in-ireland", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    keys = {**KEYS, "region": "us-west-2"}
+    with pytest.raises(ActionRejected) as caught:
+        create_target(
+            name="cloud", kind="s3", endpoint=s3_server, bucket="hearth-in-ireland", **keys
+        )
+    assert caught.value.errors == {
+        "region": "Bucket hearth-in-ireland is in region eu-west-1, not us-west-2."
+    }
+    keys["region"] = "eu-west-1"
+    target = create_target(
+        name="cloud", kind="s3", endpoint=s3_server, bucket="hearth-in-ireland", **keys
+    )
+    assert target.repository().env["AWS_DEFAULT_REGION"] == "eu-west-1"

@@ -76,6 +76,9 @@ class S3Storage(BackupStorage):
         key = "/".join(filter(None, [_prefix(target), f"{PROBE_PREFIX}{secrets.token_hex(6)}"]))
         step = "write"
         try:
+            wrong_region = self._region_problem(client, target)
+            if wrong_region:
+                return {"region": wrong_region}
             client.put_object(Bucket=target.bucket, Key=key, Body=b"hearth")
             step = "list"
             listed = client.list_objects_v2(Bucket=target.bucket, Prefix=key)
@@ -103,6 +106,27 @@ class S3Storage(BackupStorage):
         except BotoCoreError as exc:
             return {"endpoint": f"Could not {step} at {endpoint}: {exc}."}
         return {}
+
+    def _region_problem(self, client, target: BackupTarget) -> str:
+        """Where the storage says the bucket lives, if that is not the region given.
+
+        AWS refuses requests signed for the wrong region, but other S3 services (and moto)
+        accept them, and restic would then talk to the wrong place: ask the bucket instead.
+        """
+        if not target.region:
+            return ""
+        try:
+            answer = client.get_bucket_location(Bucket=target.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                raise
+            # Not every service (or key) may ask; the write below still says what fails.
+            return ""
+        # S3 answers None for us-east-1, its original region; some services answer "".
+        location = answer.get("LocationConstraint") or ""
+        if location and location != target.region:
+            return f"Bucket {target.bucket} is in region {location}, not {target.region}."
+        return ""
 
     def repository_location(self, target: BackupTarget) -> str:
         path = "/".join(filter(None, [target.bucket, _prefix(target)]))

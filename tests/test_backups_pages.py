@@ -98,3 +98,29 @@ def test_an_outsider_cannot_back_up_or_restore_someone_elses_app(outsider_client
     url = reverse("backups:app_backup", args=[app.pk])
     assert outsider_client.post(url, {"target": target.pk}).status_code == 403
     assert not app.tasks.exists()
+
+
+def test_delete_removes_a_backup_of_the_app(owner_client, make_app, target_folder, tmp_path):
+    from panel.backups.restic import Restic, backup_tags
+    from panel.backups.services import create_target
+
+    app = make_app()
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    (tmp_path / "f").write_text("x")
+    summary = Restic(target.repository()).backup(
+        tmp_path, backup_tags(app.id.hex, "1.0.0", "manual"), host="h"
+    )
+    backup = Backup.objects.create(
+        app=app,
+        app_label=str(app),
+        app_uid=app.id.hex,
+        target=target,
+        snapshot_id=summary.snapshot_id,
+        app_version="1.0.0",
+    )
+    response = owner_client.post(
+        reverse("backups:app_backup_delete", args=[app.pk]), {"backup": backup.pk}, follow=True
+    )
+    assert "deleted" in response.content.decode()
+    assert not Backup.objects.exists()
+    assert Restic(target.repository()).snapshots() == []

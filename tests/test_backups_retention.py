@@ -59,3 +59,16 @@ def test_an_integrity_check_passes_on_a_sound_repository_and_reports_a_damaged_o
         content[10:40] = b"\xff" * 30
         pack.write_bytes(bytes(content))
     assert check_target(target) == "repository contains errors"
+
+
+def test_deleting_a_backup_removes_its_snapshot_and_keeps_the_others(target_folder, tmp_path):
+    from panel.backups.services import delete_backup
+
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    data = tmp_path / "staging"
+    data.mkdir()
+    first, second = snapshot_rows(target, data, "a" * 32, 2)
+    delete_backup(first)
+    assert list(Backup.objects.all()) == [second]
+    [left] = Restic(target.repository()).snapshots()
+    assert left.id.startswith(second.snapshot_id)

@@ -93,6 +93,7 @@ AUDIENCE = {
     "backups:target_add": ADMIN,
     "backups:app_backup": APP_MANAGER,
     "backups:app_restore": APP_MANAGER,
+    "backups:app_backup_delete": APP_MANAGER,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect

@@ -254,5 +254,9 @@ class Restic:
         groups = json.loads(next(line for line in stdout.splitlines() if line.startswith("[")))
         return [item["id"] for group in groups for item in (group.get("remove") or [])]
 
+    def forget_snapshots(self, snapshot_ids: Sequence[str]) -> None:
+        """Remove these snapshots and the data only they used."""
+        self._run("forget", "--prune", *snapshot_ids)
+
     def check(self) -> None:
         self._run("check")

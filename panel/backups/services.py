@@ -259,6 +259,12 @@ def prune_app_backups(
     return len(removed)
 
 
+def delete_backup(backup: Backup) -> None:
+    """Remove the snapshot from its repository (and the data only it used), then the row."""
+    Restic(backup.target.repository()).forget_snapshots([backup.snapshot_id])
+    backup.delete()
+
+
 def check_target(target: BackupTarget) -> str:
     """`restic check` of the target's repository: empty when sound, else what is wrong."""
     try:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("targets/add/", views.target_add, name="target_add"),
     path("apps/<uuid:app_id>/backup/", views.app_backup, name="app_backup"),
     path("apps/<uuid:app_id>/restore/", views.app_restore, name="app_restore"),
+    path("apps/<uuid:app_id>/delete/", views.app_backup_delete, name="app_backup_delete"),
 ]

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from panel.backups.forms import BackupTargetForm
 from panel.backups.models import Backup, BackupTarget
-from panel.backups.services import create_target, request_backup, request_restore
+from panel.backups.restic import ResticError
+from panel.backups.services import create_target, delete_backup, request_backup, request_restore
 from panel.core.access import admin_required, get_app_for_user, signed_in_required
-from panel.core.services import ActionRejected
+from panel.core.services import ActionRejected, active_task
 
 
 def _render_targets(request: HttpRequest, form: BackupTargetForm, **extra) -> HttpResponse:
@@ -80,4 +81,25 @@ def app_restore(request: HttpRequest, app_id) -> HttpResponse:
         messages.success(
             request, f"Restore of {app.title} to {backup.created_at:%Y-%m-%d %H:%M} queued."
         )
+    return redirect("core:app_detail", app_id=app.pk)
+
+
+@require_POST
+@signed_in_required
+def app_backup_delete(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    backup = Backup.objects.filter(pk=request.POST.get("backup") or 0, app=app).first()
+    if backup is None:
+        messages.error(request, "Choose one of this app's backups.")
+    elif active_task(app) is not None:
+        # A running restore may be reading this very snapshot.
+        messages.error(request, f"{app.title} is busy; delete backups when it is done.")
+    else:
+        label = f"{backup.created_at:%Y-%m-%d %H:%M}"
+        try:
+            delete_backup(backup)
+        except ResticError as exc:
+            messages.error(request, f"Could not delete the backup of {label}: {exc}")
+        else:
+            messages.success(request, f"Backup of {label} deleted.")
     return redirect("core:app_detail", app_id=app.pk)

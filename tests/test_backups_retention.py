@@ -72,3 +72,24 @@ def test_deleting_a_backup_removes_its_snapshot_and_keeps_the_others(target_fold
     assert list(Backup.objects.all()) == [second]
     [left] = Restic(target.repository()).snapshots()
     assert left.id.startswith(second.snapshot_id)
+
+
+def test_a_backup_to_a_repository_gone_from_its_place_fails_instead_of_starting_a_new_one(
+    make_app, target_folder
+):
+    import shutil
+
+    from panel.backups.restic import ResticError
+    from panel.backups.services import backup_app
+
+    app = make_app()
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    assert backup_app(app, target).app_uid == app.id.hex
+    # As when the backup disk is not mounted: an empty folder where the repository was.
+    shutil.rmtree(target_folder)
+    target_folder.mkdir()
+    with pytest.raises(ResticError) as caught:
+        backup_app(app, target)
+    assert caught.value.no_repository
+    assert list(target_folder.iterdir()) == []
+    assert Backup.objects.count() == 1

@@ -129,9 +129,9 @@ def backup_app(
             json.dumps({**app_configuration(app), "addons": addons}, indent=2, sort_keys=True)
         )
         _step(progress, 50, f"Encrypting and uploading to {target.name} ({target.location})")
-        restic = Restic(target.repository())
-        restic.ensure_initialised()
-        summary = restic.backup(
+        # No init here: a repository gone from its place (an unmounted disk, say) must fail
+        # the backup, not quietly start a new one where nobody will look for it.
+        summary = Restic(target.repository()).backup(
             staging, backup_tags(app.id.hex, app.version, reason), host=settings.HEARTH_INSTANCE
         )
     finally:

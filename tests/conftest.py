@@ -277,3 +277,15 @@ def ldap_directory_process(port: int, host: str | None = None):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def panel_at_bind(django_db_setup, django_db_blocker):
+    """The panel under daphne where Hearth's nginx expects it (settings.HEARTH_PANEL_BIND):
+    the login wall's checks and the dashboard site proxy there."""
+    from tests.fixtures_monitoring import PanelServer
+
+    with django_db_blocker.unblock():
+        server = PanelServer(_database_url(), port=int(settings.HEARTH_PANEL_BIND.rsplit(":")[1]))
+    yield server
+    server.stop()

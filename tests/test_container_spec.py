@@ -103,3 +103,11 @@ def test_app_networks_are_slices_of_the_pool_that_skip_subnets_in_use():
 
 def test_a_fixed_address_is_part_of_the_spec():
     assert spec(ipv4_address="172.16.0.2").ipv4_address == "172.16.0.2"
+
+
+def test_the_dashboard_host_resolves_to_the_app_networks_gateway():
+    kwargs = spec(
+        ipv4_address="172.16.0.34", dashboard_host="my.example.com"
+    ).docker_create_kwargs()
+    assert kwargs["extra_hosts"] == {"my.example.com": "172.16.0.33"}
+    assert spec().docker_create_kwargs()["extra_hosts"] == {}

@@ -21,18 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 NGINX = f"http://{settings.HEARTH_HTTP_LISTEN}"
 
 
-@pytest.fixture(scope="module")
-def panel_at_bind(django_db_setup, django_db_blocker):
-    """The panel where the login wall's nginx blocks point: settings.HEARTH_PANEL_BIND."""
-    from tests.conftest import _database_url
-    from tests.fixtures_monitoring import PanelServer
-
-    with django_db_blocker.unblock():
-        server = PanelServer(_database_url(), port=int(settings.HEARTH_PANEL_BIND.rsplit(":")[1]))
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def protected_app(worker, built_packages, domain, panel_at_bind):
     """The static website, packaged with the proxyAuth addon."""

@@ -111,3 +111,14 @@ def test_a_login_wall_path_cannot_smuggle_configuration():
             port=80,
             login_wall=LoginWall(panel_address="127.0.0.1:8001", path="/x { return 200; }"),
         )
+
+
+def test_dashboard_forms_may_end_at_the_apps_of_its_domains_and_keep_the_port():
+    text = render_dashboard_block(
+        server_names=["my.example.com", "dashboard.hearth.internal"],
+        listen="80",
+        panel_address="127.0.0.1:8001",
+    )
+    assert "form-action 'self' *.example.com:*" in text
+    assert "hearth.internal:*" not in text
+    assert "proxy_set_header Host $http_host;" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlparse
 
 from allauth.core.internal import jwkkit
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
@@ -33,6 +34,14 @@ class HearthOIDCAdapter(DefaultOIDCAdapter):
         prefix = f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}."
         domain = host[len(prefix) :] if host.startswith(prefix) else settings.HEARTH_DEFAULT_DOMAIN
         return dashboard_origin(domain)
+
+    def populate_server_metadata(self, data: dict) -> None:
+        """Browsers are sent to the public dashboard; the back channel (token, keys,
+        userinfo) stays on whatever name the app's server used to fetch this document."""
+        issuer = self.get_issuer()
+        for key in ("authorization_endpoint", "end_session_endpoint"):
+            if key in data:
+                data[key] = issuer + urlparse(data[key]).path
 
     def get_claims(self, purpose, user, client, scopes, email=None, **kwargs: Any) -> dict:
         claims = super().get_claims(purpose, user, client, scopes, email=email, **kwargs)

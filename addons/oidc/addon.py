@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from allauth.idp.oidc.models import Client
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 
@@ -18,8 +19,18 @@ from addons.models import AddonInstance
 from addons.oidc.adapter import dashboard_origin
 from addons.registry import register
 from panel.core.models import AppInstance
+from panel.runtime.firewall import allow_app_to_host_port
+from panel.runtime.spec import INTERNAL_DASHBOARD_HOST
 
 SCOPES = ["openid", "profile", "email"]
+
+
+def allow_dashboard_to_apps() -> None:
+    """The app's server side fetches keys and tokens from the dashboard, i.e. this host's
+    nginx (reached through the app network's gateway, see runtime.spec)."""
+    for listen in (settings.HEARTH_HTTP_LISTEN, getattr(settings, "HEARTH_HTTPS_LISTEN", "")):
+        if listen:
+            allow_app_to_host_port(int(listen.rsplit(":", 1)[-1]))
 
 
 def redirect_uris(app: AppInstance, option: str) -> list[str]:
@@ -54,7 +65,11 @@ class OidcAddon(Addon):
         "tokenSignatureAlgorithm": "RS256 (the provider signs ID tokens with RS256)",
     }
 
+    def start_service(self) -> None:
+        allow_dashboard_to_apps()
+
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
+        allow_dashboard_to_apps()
         uris = redirect_uris(app, instance.options.get("loginRedirectUri", ""))
         client = Client.objects.filter(id=instance.credentials.get("client_id", "")).first()
         if client is None:
@@ -82,14 +97,18 @@ class OidcAddon(Addon):
 
     def env(self, app: AppInstance, instance: AddonInstance) -> dict[str, str]:
         issuer = dashboard_origin(app.domain.name)
+        # What the app's server fetches goes to the dashboard by its internal name (see
+        # runtime.spec); what browsers are sent to stays the public dashboard.
+        port = settings.HEARTH_HTTP_LISTEN.rsplit(":", 1)[-1]
+        internal = f"http://{INTERNAL_DASHBOARD_HOST}" + ("" if port == "80" else f":{port}")
         return {
             "OIDC_PROVIDER_NAME": "Hearth",
             "OIDC_ISSUER": issuer,
-            "OIDC_DISCOVERY_URL": f"{issuer}{reverse('idp:oidc:configuration')}",
+            "OIDC_DISCOVERY_URL": f"{internal}{reverse('idp:oidc:configuration')}",
             "OIDC_AUTH_ENDPOINT": f"{issuer}{reverse('idp:oidc:authorization')}",
-            "OIDC_TOKEN_ENDPOINT": f"{issuer}{reverse('idp:oidc:token')}",
-            "OIDC_KEYS_ENDPOINT": f"{issuer}{reverse('idp:oidc:jwks')}",
-            "OIDC_PROFILE_ENDPOINT": f"{issuer}{reverse('idp:oidc:userinfo')}",
+            "OIDC_TOKEN_ENDPOINT": f"{internal}{reverse('idp:oidc:token')}",
+            "OIDC_KEYS_ENDPOINT": f"{internal}{reverse('idp:oidc:jwks')}",
+            "OIDC_PROFILE_ENDPOINT": f"{internal}{reverse('idp:oidc:userinfo')}",
             "OIDC_CLIENT_ID": instance.credentials["client_id"],
             "OIDC_CLIENT_SECRET": instance.credentials["client_secret"],
         }

@@ -100,6 +100,7 @@ def _spec(app: AppInstance, address: str = ""):
         runtime_dirs=manifest.runtime_dirs,
         env=env,
         ipv4_address=address,
+        dashboard_host=f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}",
     )
 
 

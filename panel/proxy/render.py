@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from panel.runtime.spec import INTERNAL_DASHBOARD_HOST
+
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
+# $http_host, not $host: it keeps a non-standard port, which the dashboard's CSRF check and
+# apps that build absolute URLs need.
 PROXY_HEADERS = """\
         proxy_http_version 1.1;
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
@@ -35,10 +39,13 @@ ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
 HSTS = '    add_header Strict-Transport-Security "max-age=63072000" always;'
 
 # The dashboard serves only its own scripts and styles; htmx adds an inline indicator style.
+# form-action also names the apps' domains: signing in to an app (OIDC, the login wall) is a
+# form on the dashboard whose redirects end at the app, and browsers apply form-action to
+# the whole redirect chain.
 DASHBOARD_HEADERS = """\
     add_header Content-Security-Policy "default-src 'self'; img-src 'self' data:; \
 style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
-frame-ancestors 'none'; base-uri 'self'; form-action 'self'" always;
+frame-ancestors 'none'; base-uri 'self'; form-action 'self' {app_sources}" always;
     add_header X-Frame-Options "DENY" always;
     add_header Referrer-Policy "same-origin" always;
     add_header X-Content-Type-Options "nosniff" always;"""
@@ -451,7 +458,13 @@ def render_dashboard_block(
         tls=tls,
         tls_listen=tls_listen,
         acme_root=acme_root,
-        extra_headers=DASHBOARD_HEADERS,
+        extra_headers=DASHBOARD_HEADERS.format(
+            app_sources=" ".join(
+                f"*.{name.split('.', 1)[1]}:*"
+                for name in server_names
+                if name.count(".") >= 1 and name != INTERNAL_DASHBOARD_HOST
+            )
+        ),
     )
     if not with_upstream:
         return servers

@@ -11,6 +11,7 @@ from panel.proxy.render import (
     render_dashboard_block,
     render_stopped_app_block,
 )
+from panel.runtime.spec import INTERNAL_DASHBOARD_HOST
 
 DASHBOARD_SITE = "dashboard"
 
@@ -111,7 +112,9 @@ def write_dashboard_site(domain_names: list[str]) -> None:
             secure.append(([host], tls_files(certificate)))
         else:
             plain.append(host)
-    groups = ([(plain, None)] if plain else []) + secure
+    # App containers reach the dashboard by this name over plain HTTP on their own network.
+    plain.append(INTERNAL_DASHBOARD_HOST)
+    groups = [(plain, None), *secure]
     blocks = [
         render_dashboard_block(
             server_names=names,

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 DATA_PATH = "/app/data"
+# The name app containers use for the dashboard (OIDC back channel): it resolves to their
+# network's gateway, unlike my.<domain>, which some clients (curl) pin to loopback for
+# *.localhost and which may not reach back to this host through public DNS.
+INTERNAL_DASHBOARD_HOST = "dashboard.hearth.internal"
 LABEL_INSTANCE = "io.hearth.instance"
 LABEL_APP = "io.hearth.app"
 LABEL_ROLE = "io.hearth.role"
@@ -74,6 +78,7 @@ class ContainerSpec:
     cap_add: tuple[str, ...] = ()
     tmpfs: dict[str, str] = field(default_factory=dict)
     ipv4_address: str = ""
+    extra_hosts: dict[str, str] = field(default_factory=dict)
 
     def docker_create_kwargs(self) -> dict:
         """Keyword arguments for docker-py's `containers.create`."""
@@ -96,6 +101,7 @@ class ContainerSpec:
             "security_opt": ["no-new-privileges"],
             "restart_policy": {"Name": "unless-stopped"},
             "log_config": LOG_CONFIG,
+            "extra_hosts": dict(self.extra_hosts),
             "detach": True,
         }
 
@@ -131,6 +137,7 @@ def build_container_spec(
     runtime_dirs: list[str] | tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     ipv4_address: str = "",
+    dashboard_host: str = "",
 ) -> ContainerSpec:
     names = app_resource_names(instance, app_hex_id)
     tmpfs = {"/tmp": TMPFS_OPTIONS, "/run": TMPFS_OPTIONS}  # noqa: S108 - container paths
@@ -148,4 +155,14 @@ def build_container_spec(
         cap_add=tuple(capabilities),
         tmpfs=tmpfs,
         ipv4_address=ipv4_address,
+        # The dashboard (OIDC, API) is this very host: reach it through the app network's
+        # gateway instead of public DNS, which would hairpin or not resolve (*.localhost).
+        extra_hosts=(
+            {
+                name: str(ipaddress.ip_address(ipv4_address) - 1)
+                for name in (dashboard_host, INTERNAL_DASHBOARD_HOST)
+            }
+            if dashboard_host and ipv4_address
+            else {}
+        ),
     )

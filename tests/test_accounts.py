@@ -289,3 +289,26 @@ def test_admins_filter_the_event_log_by_what_outcome_who_and_app(client, owner, 
     assert "198.51.100.1" in by_alice and "LDAP bind" not in by_alice
     by_app = client.get(url, {"app": "site.localhost"}).content.decode()
     assert "LDAP bind" in by_app and "mallory" not in by_app
+
+
+def test_a_second_factor_is_asked_after_the_password_and_a_wrong_code_is_refused(client, alice):
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    secret = generate_totp_secret()
+    TOTP.activate(alice, secret)
+    response = client.post(reverse("account_login"), {"login": "alice", "password": "pw-alice-1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session  # the password alone is not enough
+
+    refused = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.session["_auth_user_id"] == str(alice.pk)

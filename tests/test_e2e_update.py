@@ -52,7 +52,13 @@ def test_an_update_moves_the_app_to_the_new_release_and_keeps_its_data(site, bui
     assert Event.objects.filter(action="update_applied", app=site, message="1.0.0 → 1.0.1")
 
 
-def test_a_broken_new_version_is_rolled_back_with_the_data_intact(site, built_packages):
+def test_a_broken_new_version_is_rolled_back_with_the_data_intact(
+    site, built_packages, target_folder
+):
+    from panel.backups.models import Backup
+    from panel.backups.services import create_target
+
+    create_target(name="disk", kind="filesystem", path=str(target_folder))
     broken = release_of(built_packages, "staticsite", "2.0.0", image_from="broken")
     old_image = site.image
     task = wait_for_task(update_app(site, broken).pk, timeout=180)
@@ -62,6 +68,9 @@ def test_a_broken_new_version_is_rolled_back_with_the_data_intact(site, built_pa
     assert (site.version, site.state, site.image) == ("1.0.0", AppState.RUNNING, old_image)
     assert fetch("upd.localhost", "/kept.txt").text == "kept\n"
     assert Event.objects.filter(action="rollback", app=site).exists()
+    # The update took a snapshot first, and the rollback put it back.
+    assert Backup.objects.filter(app=site, reason=Backup.Reason.PRE_UPDATE).count() == 1
+    assert "Restoring the pre-update backup" in task.log
 
 
 def test_updates_go_forward_within_the_same_app_only(site, built_packages, publish):

@@ -186,6 +186,16 @@ def _put_back(app: AppInstance, folder: Path, progress) -> None:
     start(app, progress)
 
 
+def restore_data(app: AppInstance, backup: Backup) -> None:
+    """Put the backup's data back under a stopped app (the caller stops and starts it)."""
+    work = Path(settings.HEARTH_HOME) / "backups" / "restore" / f"{app.id.hex}-data"
+    try:
+        _fetch_snapshot(backup, work)
+        restore_app_addons(app, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def restore_app(app: AppInstance, backup: Backup, progress=None) -> None:
     """Replace the app's data with the backup's, then start it and wait for its health check.
 

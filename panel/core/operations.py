@@ -327,6 +327,7 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
         "memory_limit": app.memory_limit,
         "title": app.title,
     }
+    snapshot = _pre_update_backup(app, progress)
     progress.step(10, f"Pulling {release.pinned_image}")
     runtime.pull_image(release.pinned_image)
     # Data of addons the new version drops is kept here, for a rollback or by hand.
@@ -354,6 +355,15 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
         _set_release(app, **previous)
         provision_app_addons(app, progress)
         runtime.run_container(_spec(app, address))
+        if snapshot is not None:
+            # The new version may have changed the data before failing: the old version
+            # gets the data it had, from the snapshot taken before the update.
+            progress.step(85, f"Restoring the pre-update backup {snapshot.snapshot_id[:8]}")
+            runtime.stop_container(names.container)
+            from panel.backups.services import restore_data
+
+            restore_data(app, snapshot)
+            runtime.start_container(names.container)
         write_app_site(app, address)
         _wait_healthy(app, address, progress)
         raise RolledBack(
@@ -370,6 +380,19 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
         message=f"{previous['version']} → {release.version}",
     )
     return AppState.RUNNING
+
+
+def _pre_update_backup(app: AppInstance, progress: TaskProgress):
+    """A snapshot to roll back to, on the first backup target (None when there is none)."""
+    from panel.backups.models import Backup, BackupTarget
+    from panel.backups.services import backup_app
+
+    target = BackupTarget.objects.order_by("pk").first()
+    if target is None:
+        progress.step(5, "No backup target: updating without a pre-update backup")
+        return None
+    progress.step(5, f"Backing up {app.title} to {target.name} before the update")
+    return backup_app(app, target, Backup.Reason.PRE_UPDATE)
 
 
 OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = {

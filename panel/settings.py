@@ -74,6 +74,9 @@ HEARTH_SPARE_NETWORKS = env_int("HEARTH_SPARE_NETWORKS", 1)
 HEARTH_NGINX_BINARY = env_str("HEARTH_NGINX_BINARY", "/usr/sbin/nginx")
 HEARTH_NGINX_DIR = Path(env_str("HEARTH_NGINX_DIR", str(HEARTH_HOME / "nginx")))
 HEARTH_HTTP_LISTEN = env_str("HEARTH_HTTP_LISTEN", "80")
+# Where app containers reach the dashboard (OIDC back channel) through their gateway: the
+# same socket on a real server; a separate all-interfaces port where HTTP is on loopback only.
+HEARTH_INTERNAL_LISTEN = env_str("HEARTH_INTERNAL_LISTEN", HEARTH_HTTP_LISTEN)
 HEARTH_PANEL_BIND = env_str("HEARTH_PANEL_BIND", "127.0.0.1:8001")
 
 HEARTH_HEALTH_TIMEOUT = env_int("HEARTH_HEALTH_TIMEOUT", 120)

@@ -25,9 +25,9 @@ _session = os.environ.setdefault("HEARTH_TEST_SESSION", str(os.getpid()))
 os.environ.setdefault("HEARTH_INSTANCE", f"hearthtest{_session}")
 os.environ.setdefault("HEARTH_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("HEARTH_HOME", str(Path(tempfile.gettempdir()) / f"hearth-test-{_session}"))
-# Every address, like a real Hearth's port 80: app containers reach the dashboard (OIDC)
-# through their network's gateway.
-os.environ.setdefault("HEARTH_HTTP_LISTEN", f"0.0.0.0:{_free_port()}")
+os.environ.setdefault("HEARTH_HTTP_LISTEN", f"127.0.0.1:{_free_port()}")
+# App containers reach the dashboard (OIDC) through their network's gateway: every address.
+os.environ.setdefault("HEARTH_INTERNAL_LISTEN", f"0.0.0.0:{_free_port()}")
 # The LDAP directory of this session (apps get this port in HEARTH_LDAP_PORT).
 os.environ.setdefault("HEARTH_LDAP_PORT", str(_free_port()))
 # Where nginx finds the panel (login wall checks): tests that need it serve it there.

@@ -279,10 +279,11 @@ def ldap_directory_process(port: int, host: str | None = None):
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def panel_at_bind(django_db_setup, django_db_blocker):
     """The panel under daphne where Hearth's nginx expects it (settings.HEARTH_PANEL_BIND):
-    the login wall's checks and the dashboard site proxy there."""
+    the login wall's checks and the dashboard site proxy there. Per module: other tests
+    expect nothing to answer there."""
     from tests.fixtures_monitoring import PanelServer
 
     with django_db_blocker.unblock():

@@ -109,5 +109,8 @@ def test_the_dashboard_host_resolves_to_the_app_networks_gateway():
     kwargs = spec(
         ipv4_address="172.16.0.34", dashboard_host="my.example.com"
     ).docker_create_kwargs()
-    assert kwargs["extra_hosts"] == {"my.example.com": "172.16.0.33"}
+    assert kwargs["extra_hosts"] == {
+        "my.example.com": "172.16.0.33",
+        "dashboard.hearth.internal": "172.16.0.33",
+    }
     assert spec().docker_create_kwargs()["extra_hosts"] == {}

@@ -16,7 +16,8 @@ from panel.accounts.services import set_app_access
 from panel.core.models import Event, Task
 from panel.core.services import install_app, request_app_action
 from panel.domains.services import ensure_default_domain
-from panel.proxy.sites import write_dashboard_site
+from panel.proxy.nginx import get_nginx
+from panel.proxy.sites import DASHBOARD_SITE, write_dashboard_site
 from panel.runtime.containers import get_runtime
 from panel.runtime.spec import app_resource_names
 from tests.conftest import wait_for_task
@@ -45,6 +46,7 @@ def oidc_app(worker, publish, nginx, panel_at_bind, django_user_model):
     app.refresh_from_db()
     yield app
     wait_for_task(request_app_action(app, "uninstall").pk)
+    get_nginx().remove_site(DASHBOARD_SITE)  # other tests expect no dashboard site in this nginx
 
 
 def sign_in_through_the_app(app, username: str, password: str, shot: str):

@@ -87,18 +87,32 @@ def test_the_addon_hands_the_app_every_endpoint_and_its_client(app, credentials)
     env = app_addon_env(app)
     port = settings.HEARTH_HTTP_LISTEN.rsplit(":", 1)[-1]
     issuer = f"http://my.localhost:{port}"
+    # Browsers go to the public dashboard; the app's server uses the internal name.
+    internal_port = settings.HEARTH_INTERNAL_LISTEN.rsplit(":", 1)[-1]
+    internal = f"http://dashboard.hearth.internal:{internal_port}"
     assert env["OIDC_ISSUER"] == issuer
-    assert env["OIDC_DISCOVERY_URL"] == f"{issuer}/.well-known/openid-configuration"
     assert env["OIDC_AUTH_ENDPOINT"] == f"{issuer}/identity/o/authorize"
-    assert env["OIDC_TOKEN_ENDPOINT"] == f"{issuer}/identity/o/api/token"
-    assert env["OIDC_PROFILE_ENDPOINT"] == f"{issuer}/identity/o/api/userinfo"
-    assert env["OIDC_KEYS_ENDPOINT"] == f"{issuer}/.well-known/jwks.json"
+    assert env["OIDC_DISCOVERY_URL"] == f"{internal}/.well-known/openid-configuration"
+    assert env["OIDC_TOKEN_ENDPOINT"] == f"{internal}/identity/o/api/token"
+    assert env["OIDC_PROFILE_ENDPOINT"] == f"{internal}/identity/o/api/userinfo"
+    assert env["OIDC_KEYS_ENDPOINT"] == f"{internal}/.well-known/jwks.json"
     registered = Client.objects.get(id=credentials[0])
     assert registered.get_redirect_uris() == [
         CALLBACK,
         f"http://wiki.localhost:{PORT}/other",
     ]
     assert registered.check_secret(credentials[1])
+
+
+def test_discovery_fetched_by_the_internal_name_sends_browsers_to_the_public_dashboard(
+    client, credentials
+):
+    config = client.get(
+        "/.well-known/openid-configuration", HTTP_HOST="dashboard.hearth.internal:8080"
+    ).json()
+    port = settings.HEARTH_HTTP_LISTEN.rsplit(":", 1)[-1]
+    assert config["authorization_endpoint"] == f"http://my.localhost:{port}/identity/o/authorize"
+    assert config["token_endpoint"] == "http://dashboard.hearth.internal:8080/identity/o/api/token"
 
 
 def test_discovery_names_the_dashboard_as_issuer(client, credentials):

@@ -28,7 +28,7 @@ SCOPES = ["openid", "profile", "email"]
 def allow_dashboard_to_apps() -> None:
     """The app's server side fetches keys and tokens from the dashboard, i.e. this host's
     nginx (reached through the app network's gateway, see runtime.spec)."""
-    for listen in (settings.HEARTH_HTTP_LISTEN, getattr(settings, "HEARTH_HTTPS_LISTEN", "")):
+    for listen in (settings.HEARTH_INTERNAL_LISTEN, getattr(settings, "HEARTH_HTTPS_LISTEN", "")):
         if listen:
             allow_app_to_host_port(int(listen.rsplit(":", 1)[-1]))
 
@@ -99,7 +99,7 @@ class OidcAddon(Addon):
         issuer = dashboard_origin(app.domain.name)
         # What the app's server fetches goes to the dashboard by its internal name (see
         # runtime.spec); what browsers are sent to stays the public dashboard.
-        port = settings.HEARTH_HTTP_LISTEN.rsplit(":", 1)[-1]
+        port = settings.HEARTH_INTERNAL_LISTEN.rsplit(":", 1)[-1]
         internal = f"http://{INTERNAL_DASHBOARD_HOST}" + ("" if port == "80" else f":{port}")
         return {
             "OIDC_PROVIDER_NAME": "Hearth",

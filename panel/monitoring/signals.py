@@ -23,13 +23,16 @@ ALERT_ON_FAILURE = {
     "restore": True,
     "update": True,
 }
+# Failures of these tasks are notified by panel.core.operations itself; backups and restores
+# run their own worker task and are alerted through their events here.
+NOTIFIED_BY_THE_WORKER = set(Task.Kind.values) - {"backup", "restore"}
 # Worth telling whatever the outcome.
 ALERT_ALWAYS = {"update_applied": "updated", "rollback": "rolled back"}
 
 
 @receiver(post_save, sender=Event, dispatch_uid="monitoring-event-alerts")
 def alert_on_event(sender, instance: Event, created: bool, **kwargs) -> None:
-    if not created or instance.action in Task.Kind.values:
+    if not created or instance.action in NOTIFIED_BY_THE_WORKER:
         return
     label = instance.app_label or "Hearth"
     if instance.outcome == Event.Outcome.FAILED and instance.action in ALERT_ON_FAILURE:

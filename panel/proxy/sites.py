@@ -112,9 +112,12 @@ def write_dashboard_site(domain_names: list[str]) -> None:
             secure.append(([host], tls_files(certificate)))
         else:
             plain.append(host)
-    # App containers reach the dashboard by this name over plain HTTP on their own network.
-    plain.append(INTERNAL_DASHBOARD_HOST)
-    groups = [(plain, None), *secure]
+    # App containers reach the dashboard by this name over plain HTTP on their own network,
+    # on the same socket as everyone else unless a separate one is set.
+    internal_apart = layout.listen != settings.HEARTH_INTERNAL_LISTEN
+    if not internal_apart:
+        plain.append(INTERNAL_DASHBOARD_HOST)
+    groups = ([(plain, None)] if plain else []) + secure
     blocks = [
         render_dashboard_block(
             server_names=names,
@@ -127,4 +130,13 @@ def write_dashboard_site(domain_names: list[str]) -> None:
         )
         for index, (names, tls) in enumerate(groups)
     ]
+    if internal_apart:
+        blocks.append(
+            render_dashboard_block(
+                server_names=[INTERNAL_DASHBOARD_HOST],
+                listen=settings.HEARTH_INTERNAL_LISTEN,
+                panel_address=settings.HEARTH_PANEL_BIND,
+                with_upstream=not blocks,
+            )
+        )
     nginx.apply_site(DASHBOARD_SITE, "\n".join(blocks))

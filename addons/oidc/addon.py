@@ -19,6 +19,7 @@ from addons.models import AddonInstance
 from addons.oidc.adapter import dashboard_origin
 from addons.registry import register
 from panel.core.models import AppInstance
+from panel.domains.services import browser_origin
 from panel.runtime.firewall import allow_app_to_host_port
 from panel.runtime.spec import INTERNAL_DASHBOARD_HOST
 
@@ -38,7 +39,8 @@ def redirect_uris(app: AppInstance, option: str) -> list[str]:
     for path in paths:
         if not path.startswith("/"):
             raise AddonError(f"oidc: loginRedirectUri {path!r} must be a path starting with /")
-    return [f"{app.url}{path}" for path in paths]
+    origin = browser_origin(app)  # what the browser is sent back to
+    return [f"{origin}{path}" for path in paths]
 
 
 @register
@@ -90,7 +92,8 @@ class OidcAddon(Addon):
         client.response_types = Client.ResponseType.CODE
         client.set_redirect_uris(uris)
         logout = instance.options.get("logoutRedirectUri")
-        client.set_post_logout_redirect_uris([f"{app.url}{logout}"] if logout else [app.url + "/"])
+        origin = browser_origin(app)
+        client.set_post_logout_redirect_uris([f"{origin}{logout or '/'}"])
         client.data = {"hearth_app": app.id.hex}
         client.save()
         instance.save(update_fields=["credentials", "updated_at"])

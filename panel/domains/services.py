@@ -535,10 +535,19 @@ def app_origin(app) -> str:
         or mode == TlsMode.OFF
         or (mode == TlsMode.CUSTOM and certificate_for_app(app) is None)
     ):
-        port = int(get_nginx().layout.listen.rsplit(":", 1)[-1])
-        return f"http://{app.fqdn}" + ("" if port == 80 else f":{port}")
+        return f"http://{app.fqdn}"
     port = https_port(tls_listen)
     return f"https://{app.fqdn}" + ("" if port == 443 else f":{port}")
+
+
+def browser_origin(app) -> str:
+    """app_origin with nginx's HTTP port when it is not 80 (a test or development setup):
+    what a browser's address bar shows, for redirect URIs registered on the app's behalf."""
+    origin = app_origin(app)
+    port = get_nginx().layout.listen.rsplit(":", 1)[-1]
+    if origin.startswith("http://") and port != "80":
+        return f"{origin}:{port}"
+    return origin
 
 
 def ensure_app_certificate(app) -> Certificate | None:

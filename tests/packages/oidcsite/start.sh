@@ -6,7 +6,7 @@ cat > /run/apache/oidc.conf <<CONF
 OIDCProviderMetadataURL ${HEARTH_OIDC_DISCOVERY_URL}
 OIDCClientID ${HEARTH_OIDC_CLIENT_ID}
 OIDCClientSecret ${HEARTH_OIDC_CLIENT_SECRET}
-OIDCRedirectURI ${HEARTH_APP_ORIGIN}/callback
+OIDCRedirectURI /callback
 OIDCCryptoPassphrase $(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 OIDCScope "openid profile email"
 OIDCRemoteUserClaim preferred_username

@@ -78,6 +78,13 @@ class BenchWorker:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        # The worker made spare app networks for installs that will not come: remove them.
+        from panel.runtime.containers import get_runtime
+
+        runtime = get_runtime()
+        filters = {"label": [f"io.hearth.instance={BENCH_ENV['HEARTH_INSTANCE']}"]}
+        for network in runtime.client.networks.list(filters=filters):
+            network.remove()
 
 
 def wait_for_task(task_id: int, timeout: float = 120):

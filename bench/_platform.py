@@ -6,6 +6,7 @@ live platform on the same host.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -84,7 +85,8 @@ class BenchWorker:
         runtime = get_runtime()
         filters = {"label": [f"io.hearth.instance={BENCH_ENV['HEARTH_INSTANCE']}"]}
         for network in runtime.client.networks.list(filters=filters):
-            network.remove()
+            with contextlib.suppress(Exception):  # still in use by a service: keep it
+                network.remove()
 
 
 def wait_for_task(task_id: int, timeout: float = 120):

@@ -312,3 +312,26 @@ def test_a_second_factor_is_asked_after_the_password_and_a_wrong_code_is_refused
     code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
     client.post(reverse("mfa_authenticate"), {"code": code})
     assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_forms_refuse_a_post_without_its_csrf_token(owner, make_app):
+    from django.test import Client
+
+    app = make_app("site")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    for url in [
+        reverse("core:app_action", args=[app.pk, "stop"]),
+        reverse("accounts:people"),
+        reverse("accounts:security_policy"),
+    ]:
+        assert browser.post(url, {"email": "x@example.com"}).status_code == 403, url
+
+
+def test_login_never_redirects_to_another_site(client, alice):
+    response = client.post(
+        reverse("account_login") + "?next=https://evil.example/steal",
+        {"login": "alice", "password": "pw-alice-1", "next": "https://evil.example/steal"},
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]

@@ -30,3 +30,10 @@ class AddonInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.addon} of {self.app_id}"
+
+    def ensure_credentials(self, make: dict[str, str]) -> dict[str, str]:
+        """Keep the credentials made the first time: a retry must not change them."""
+        if not self.credentials:
+            self.credentials = make
+            self.save(update_fields=["credentials", "updated_at"])
+        return self.credentials

@@ -49,9 +49,7 @@ class LdapAddon(Addon):
         allow_app_to_host_port(ldap_port())
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
-        if not instance.credentials:
-            instance.credentials = {"bind_password": secrets.token_urlsafe(24)}
-            instance.save(update_fields=["credentials", "updated_at"])
+        instance.ensure_credentials({"bind_password": secrets.token_urlsafe(24)})
         allow_app_to_host_port(ldap_port())
 
     def env(self, app: AppInstance, instance: AddonInstance) -> dict[str, str]:

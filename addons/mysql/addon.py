@@ -74,9 +74,7 @@ class MySQLAddon(Addon):
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
         database = database_name(app)
-        if not instance.credentials:
-            instance.credentials = {"username": database, "password": secrets.token_hex(24)}
-            instance.save(update_fields=["credentials", "updated_at"])
+        instance.ensure_credentials({"username": database, "password": secrets.token_hex(24)})
         username = instance.credentials["username"]
         password = instance.credentials["password"]
         multiple = bool(instance.options.get("multipleDatabases"))

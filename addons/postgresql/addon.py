@@ -82,9 +82,7 @@ class PostgreSQLAddon(Addon):
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
         name = database_name(app)
-        if not instance.credentials:
-            instance.credentials = {"username": name, "password": secrets.token_hex(24)}
-            instance.save(update_fields=["credentials", "updated_at"])
+        instance.ensure_credentials({"username": name, "password": secrets.token_hex(24)})
         password = instance.credentials["password"]
         locale = instance.options.get("locale") or DEFAULT_LOCALE
         role = sql.Identifier(name)

@@ -51,10 +51,9 @@ class RedisAddon(Addon):
         redis_image()
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
-        if not instance.credentials:
-            password = "" if instance.options.get("noPassword") else secrets.token_hex(24)
-            instance.credentials = {"password": password}
-            instance.save(update_fields=["credentials", "updated_at"])
+        instance.ensure_credentials(
+            {"password": "" if instance.options.get("noPassword") else secrets.token_hex(24)}
+        )
         password = instance.credentials["password"]
         runtime_services.ensure_service_container(
             runtime_services.ServiceSpec(

@@ -45,9 +45,7 @@ class SendmailAddon(Addon):
         allow_app_to_host_port(relay_port())
 
     def provision(self, app: AppInstance, instance: AddonInstance) -> None:
-        if not instance.credentials:
-            instance.credentials = {"username": mail_from(app), "password": secrets.token_hex(24)}
-            instance.save(update_fields=["credentials", "updated_at"])
+        instance.ensure_credentials({"username": mail_from(app), "password": secrets.token_hex(24)})
         allow_app_to_host_port(relay_port())
 
     def env(self, app: AppInstance, instance: AddonInstance) -> dict[str, str]:

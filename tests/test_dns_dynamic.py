@@ -30,7 +30,7 @@ def address_service():
             self.wfile.write(body)
 
         def log_message(self, *args):
-            pass
+            pass  # the test's HTTP server would print every request into the test output
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

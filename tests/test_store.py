@@ -85,7 +85,7 @@ class StaticStore:
                 self.wfile.write(body())
 
             def log_message(self, *args):
-                pass
+                pass  # the test's HTTP server would print every request into the test output
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

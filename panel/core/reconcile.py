@@ -41,8 +41,8 @@ def reconcile_apps() -> ReconcileReport:
             report.removed_sites.append(name)
 
     actual = runtime.app_resources()
-    for name in actual.containers:
-        app_hex = runtime.client.containers.get(name).labels.get("io.hearth.app", "")
+    # One listing with the labels, not one lookup per container.
+    for name, app_hex in runtime.app_containers().items():
         if app_hex not in apps:
             runtime.remove_container(name)
             report.removed_containers.append(name)

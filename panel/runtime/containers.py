@@ -381,6 +381,14 @@ class DockerRuntime:
             for n in self.client.networks.list(filters=filters)
         }
 
+    def app_containers(self) -> dict[str, str]:
+        """The app containers of this Hearth (addon ones included): name -> app id label."""
+        filters = self._filters(None)
+        return {
+            c.name: c.labels.get(LABEL_APP, "")
+            for c in self.client.containers.list(all=True, filters=filters)
+        }
+
     def remove_network(self, name: str) -> bool:
         """Remove a network; False when it is gone already or still has containers on it."""
         try:

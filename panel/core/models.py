@@ -30,6 +30,14 @@ class AppInstance(models.Model):
     # The last health sweep's verdict (healthy, unhealthy, down, oom, restarting); details
     # live in panel.monitoring. On the row itself so the app list needs no extra query.
     health = models.CharField(max_length=16, blank=True, default="")
+    # Environment variables the owner set for this app; they reach the container beside
+    # Hearth's own (which win on a clash, so an override cannot break an addon's wiring).
+    env_overrides = models.JSONField(default=dict, blank=True)
+    # Host ports for the manifest's tcpPorts/udpPorts, by their environment variable name.
+    host_ports = models.JSONField(default=dict, blank=True)
+    # Owner's switches: install updates in the update window; take scheduled backups.
+    auto_update = models.BooleanField(default=True)
+    automatic_backups = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,12 +101,15 @@ class Task(models.Model):
         UPDATE = "update"
         BACKUP = "backup"
         RESTORE = "restore"
+        CLONE = "clone"
+        IMPORT = "import"
 
     class State(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLED = "cancelled"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     app = models.ForeignKey(
@@ -116,6 +127,8 @@ class Task(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # What the task needs beyond the app, e.g. the release an update goes to.
     params = models.JSONField(default=dict, blank=True)
+    # Set by the owner's cancel button; the worker stops at its next safe point.
+    cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

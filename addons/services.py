@@ -222,7 +222,7 @@ def start_addon_services() -> list[str]:
     for addon in all_addons():
         addon.start_service()
         started.append(addon.name)
-    # `hearth up` starts the services before it migrates; a new install has no rows yet.
+    # Safe without a migrated database too (a command run before `hearth up` ever was).
     if AddonInstance._meta.db_table not in connection.introspection.table_names():
         return started
     for instance in AddonInstance.objects.filter(state=AddonInstance.State.READY).select_related(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -24,6 +25,10 @@ SERVICE = SharedService(
     memory_limit=512 * 1024 * 1024,
 )
 DUMP_FILE = "mysqldump.sql"
+RETARGETED_FILE = "mysqldump.retargeted.sql"
+# A backticked database name of an app (db<32 hex>, or db<32 hex>_<name> with
+# multipleDatabases) as mariadb-dump writes it in CREATE DATABASE, USE and DROP DATABASE.
+DUMPED_DATABASE = re.compile(rb"`db([0-9a-f]{32})(?=[`_])")
 
 
 def database_name(app: AppInstance) -> str:
@@ -33,6 +38,35 @@ def database_name(app: AppInstance) -> str:
 def _quote_identifier(name: str) -> str:
     # Names are made here from hex ids, never from user input; quoting is belt and braces.
     return "`" + name.replace("`", "``") + "`"
+
+
+def retarget_dump(dump: Path, app_hex_id: str, retargeted: Path) -> Path:
+    """The dump to load into this app's databases: `dump` itself when it was taken of this
+    app, else a copy whose statements name this app's databases (and user, in DEFINER
+    clauses) instead of the app it was taken of, as in a clone or an import.
+
+    mariadb-dump --databases writes DROP DATABASE, CREATE DATABASE and USE with the source's
+    names: loaded unchanged, a clone's restore would replace the source app's database. Only
+    statement lines are rewritten; row data (INSERT lines) is copied byte for byte.
+    """
+    source = None
+    with dump.open("rb") as lines:
+        for line in lines:
+            if line.startswith(b"INSERT INTO"):
+                continue
+            found = DUMPED_DATABASE.search(line)
+            if found:
+                source = found.group(1)
+                break
+    if source is None or source == app_hex_id.encode():
+        return dump
+    old, new = b"`db" + source, b"`db" + app_hex_id.encode()
+    with dump.open("rb") as lines, retargeted.open("wb") as out:
+        for line in lines:
+            if not line.startswith(b"INSERT INTO"):
+                line = line.replace(old + b"`", new + b"`").replace(old + b"_", new + b"_")
+            out.write(line)
+    return retargeted
 
 
 @register
@@ -166,7 +200,7 @@ class MySQLAddon(Addon):
         self.provision(app, instance)
         for database in self._databases(app, instance):
             self._drop_database(database)
-        dump = staging / DUMP_FILE
+        dump = retarget_dump(staging / DUMP_FILE, app.id.hex, staging / RETARGETED_FILE)
         if dump.stat().st_size:
             runtime_services.exec_from_file(SERVICE.container, ["mariadb"], dump)
         # The dump re-creates the databases; make sure the single-database grant still holds.

@@ -232,6 +232,10 @@ class Restic:
             raise ResticError(f"no snapshot {snapshot_id} in the repository")
         return found[0]
 
+    def dump(self, snapshot_id: str, path: str) -> str:
+        """The text of one file of the snapshot, e.g. "/app.json" (restic dump)."""
+        return self._run("dump", snapshot_id, path)
+
     def restore(self, snapshot_id: str, target: Path) -> None:
         """Write the snapshot's files into `target` (the backed-up folder's contents)."""
         self._run("restore", snapshot_id, "--target", str(target))

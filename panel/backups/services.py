@@ -104,6 +104,7 @@ def app_configuration(app: AppInstance) -> dict:
             for alias in app.aliases.select_related("domain").order_by("domain__name", "subdomain")
         ],
         "memory_limit": app.memory_limit,
+        "env_overrides": app.env_overrides,
         # By name, not id: users and groups are matched again on the Hearth that imports it.
         "access": {
             "mode": access.mode if access else AppAccess.Mode.EVERYONE,

@@ -407,6 +407,17 @@ OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = 
 }
 
 
+def _clone(app: AppInstance, progress: TaskProgress) -> AppState:
+    """A new app from a snapshot: the install steps, then the snapshot's data (backups)."""
+    from panel.backups.clone import clone_into
+
+    return clone_into(app, progress)
+
+
+OPERATIONS[Task.Kind.CLONE] = _clone
+OPERATIONS[Task.Kind.IMPORT] = _clone
+
+
 def execute_task(task_id: int, worker: str = "") -> None:
     """Run one queued task to its end. Returns quietly if another worker claimed it."""
     claimed = Task.objects.filter(pk=task_id, state=Task.State.QUEUED).update(

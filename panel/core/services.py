@@ -130,10 +130,26 @@ def request_app_action(app: AppInstance, action: str, user=None) -> Task:
     `update` to the newer release the store offers for the app."""
     if action == "update":
         return update_app(app, _offered_update(app), user=user)
-    kind = Task.Kind.INSTALL if action == "retry" else action
-    if kind not in ACTION_STATES or (kind == "install" and action != "retry"):
+    if action == "retry":
+        kind, params = _retried(app)
+        return _queue(app, kind, action, user, params=params)
+    if action not in ACTION_STATES or action == "install":
         raise ActionRejected({"action": f"unknown action {action!r}"})
-    return _queue(app, kind, action, user)
+    return _queue(app, action, action, user)
+
+
+def _retried(app: AppInstance) -> tuple[str, dict]:
+    """What a retry from error runs: the install again (which repairs what is missing), or,
+    when the app came from a clone or an import that failed, that clone or import again, so
+    the retried app gets the snapshot's data and not an empty start."""
+    made = (
+        app.tasks.filter(kind__in=[Task.Kind.INSTALL, Task.Kind.CLONE, Task.Kind.IMPORT])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if made is not None and made.kind != Task.Kind.INSTALL and made.state == Task.State.FAILED:
+        return made.kind, {"backup": made.params["backup"]}
+    return Task.Kind.INSTALL, {}
 
 
 def _offered_update(app: AppInstance) -> Release:
@@ -177,7 +193,8 @@ def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None =
                 }
             )
         try:
-            app.transition_to(ACTION_STATES[kind])
+            # A retry re-runs what made the app (install, clone or import) from pending_install.
+            app.transition_to(ACTION_STATES["install" if action == "retry" else kind])
         except IllegalTransition as exc:
             raise ActionRejected(
                 {"action": f"cannot {action} {app.title} while it is {exc.current.value}."}

@@ -94,6 +94,11 @@ AUDIENCE = {
     "backups:app_backup": APP_MANAGER,
     "backups:app_restore": APP_MANAGER,
     "backups:app_backup_delete": APP_MANAGER,
+    # Cloning and importing make new apps, which only admins install.
+    "backups:app_clone": ADMIN,
+    "backups:import": ADMIN,
+    "backups:import_start": ADMIN,
+    "core:api_app_clone": ADMIN,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect
@@ -161,8 +166,18 @@ def world(db, django_user_model, domain):
         "action": "stop",
         "domain_id": domain.pk,
         "password_id": 1,
+        "backup_id": _sample_backup(app).pk,
     }
     return people, samples
+
+
+def _sample_backup(app):
+    from panel.backups.models import Backup, BackupTarget
+
+    target = BackupTarget.objects.create(name="disk", kind="filesystem", path="/x", password="k")
+    return Backup.objects.create(
+        app=app, app_label=str(app), app_uid=app.id.hex, target=target, snapshot_id="abcd1234"
+    )
 
 
 def url_for(name: str, converters: list[str], samples: dict) -> str:

@@ -28,3 +28,60 @@ class BackupTargetForm(forms.Form):
         label="Recovery key",
         help_text="Only to reuse an existing repository there; leave empty and Hearth makes one.",
     )
+
+
+# Clone and import ---------------------------------------------------------------------------
+class CloneForm(forms.Form):
+    """Where the clone of a snapshot goes (checked by panel.core.services.check_location)."""
+
+    subdomain = forms.CharField(max_length=63)
+    domain = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from panel.domains.models import Domain
+
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = Domain.objects.order_by("name")
+
+
+class ImportSourceForm(forms.Form):
+    """Where the backups are and the key that opens them (nothing is saved from this)."""
+
+    kind = forms.ChoiceField(choices=BackupTarget.Kind.choices)
+    path = forms.CharField(
+        required=False, max_length=500, help_text="Folder targets: the absolute path."
+    )
+    endpoint = forms.CharField(
+        required=False, max_length=300, help_text="S3: the service URL; empty for AWS."
+    )
+    region = forms.CharField(required=False, max_length=64)
+    bucket = forms.CharField(required=False, max_length=63)
+    prefix = forms.CharField(required=False, max_length=300)
+    access_key = forms.CharField(required=False, max_length=200)
+    secret_key = forms.CharField(
+        required=False, max_length=300, widget=forms.PasswordInput(render_value=True)
+    )
+    recovery_key = forms.CharField(
+        max_length=200,
+        widget=forms.PasswordInput(render_value=True),
+        help_text="The key Hearth showed once when the target was added.",
+    )
+
+    def source(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name) or "" for name in ImportSourceForm.base_fields}
+
+
+class ImportForm(ImportSourceForm):
+    """The chosen snapshot and where its app goes; the source travels in hidden fields."""
+
+    snapshot = forms.CharField(max_length=64)
+    subdomain = forms.CharField(max_length=63)
+    domain = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from panel.domains.models import Domain
+
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = Domain.objects.order_by("name")
+        for name in ImportSourceForm.base_fields:
+            self.fields[name].widget = forms.HiddenInput()

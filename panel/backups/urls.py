@@ -10,4 +10,7 @@ urlpatterns = [
     path("apps/<uuid:app_id>/backup/", views.app_backup, name="app_backup"),
     path("apps/<uuid:app_id>/restore/", views.app_restore, name="app_restore"),
     path("apps/<uuid:app_id>/delete/", views.app_backup_delete, name="app_backup_delete"),
+    path("apps/<uuid:app_id>/clone/<int:backup_id>/", views.app_clone, name="app_clone"),
+    path("import/", views.import_app, name="import"),
+    path("import/start/", views.import_start, name="import_start"),
 ]

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel.backups.forms import BackupTargetForm
 from panel.backups.models import Backup, BackupTarget
@@ -103,3 +103,106 @@ def app_backup_delete(request: HttpRequest, app_id) -> HttpResponse:
         else:
             messages.success(request, f"Backup of {label} deleted.")
     return redirect("core:app_detail", app_id=app.pk)
+
+
+# Clone and import ---------------------------------------------------------------------------
+def _field_errors(form, exc: ActionRejected) -> None:
+    for field, message in exc.errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def app_clone(request: HttpRequest, app_id, backup_id: int) -> HttpResponse:
+    """A snapshot of the app into a new app: choose the location, then the worker makes it."""
+    from panel.backups.clone import request_clone
+    from panel.backups.forms import CloneForm
+
+    app = get_app_for_user(request, app_id)
+    backup = get_object_or_404(Backup.objects.select_related("target"), pk=backup_id, app=app)
+    form = CloneForm(request.POST or None, initial={"domain": app.domain_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            clone = request_clone(
+                backup,
+                subdomain=form.cleaned_data["subdomain"],
+                domain=form.cleaned_data["domain"],
+                user=request.user,
+            )
+        except ActionRejected as exc:
+            _field_errors(form, exc)
+        else:
+            messages.success(request, f"Cloning {app.title} to {clone.fqdn}.")
+            return redirect("core:app_detail", app_id=clone.pk)
+    return render(
+        request,
+        "backups/clone.html",
+        {"app": app, "backup": backup, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _render_import_choice(request: HttpRequest, form, target, status: int = 200) -> HttpResponse:
+    from panel.backups.importing import app_snapshots
+
+    return render(
+        request,
+        "backups/import_choose.html",
+        {"form": form, "target": target, "snapshots": app_snapshots(target)},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def import_app(request: HttpRequest) -> HttpResponse:
+    """Step 1: where the backups are and the recovery key; step 2 lists what is there."""
+    from panel.backups.forms import ImportForm, ImportSourceForm
+    from panel.backups.importing import open_source
+    from panel.domains.models import Domain
+
+    form = ImportSourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            target = open_source(**form.source())
+        except ActionRejected as exc:
+            _field_errors(form, exc)
+        else:
+            choice = ImportForm(initial={**form.source(), "domain": Domain.objects.first()})
+            return _render_import_choice(request, choice, target)
+    return render(
+        request, "backups/import.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_POST
+@admin_required
+def import_start(request: HttpRequest) -> HttpResponse:
+    """Step 3: the chosen snapshot becomes an app at the chosen location."""
+    from panel.backups.forms import ImportForm, ImportSourceForm
+    from panel.backups.importing import open_source, request_import
+
+    form = ImportForm(request.POST)
+    source_form = ImportSourceForm(request.POST)
+    if not source_form.is_valid():
+        return render(request, "backups/import.html", {"form": source_form}, status=400)
+    if form.is_valid():
+        try:
+            app = request_import(
+                **form.source(),
+                snapshot_id=form.cleaned_data["snapshot"],
+                subdomain=form.cleaned_data["subdomain"],
+                domain=form.cleaned_data["domain"],
+                user=request.user,
+            )
+        except ActionRejected as exc:
+            _field_errors(form, exc)
+        else:
+            messages.success(request, f"Importing {app.title} to {app.fqdn}.")
+            return redirect("core:app_detail", app_id=app.pk)
+    try:
+        target = open_source(**source_form.source())
+    except ActionRejected as exc:
+        _field_errors(source_form, exc)
+        return render(request, "backups/import.html", {"form": source_form}, status=400)
+    return _render_import_choice(request, form, target, status=400)

@@ -104,3 +104,35 @@ def task_resource(request: HttpRequest, task_id: int) -> JsonResponse:
     elif not is_admin(request.user):
         raise PermissionDenied("Only admins can see tasks of removed apps.")
     return JsonResponse({"task": task_json(task)})
+
+
+@require_POST
+@admin_required
+def app_clone(request: HttpRequest, app_id) -> JsonResponse:
+    """Clone one of the app's backups into a new app: {"backup", "subdomain", "domain"}."""
+    from panel.backups.clone import request_clone
+    from panel.backups.models import Backup
+
+    app = get_app_for_user(request, app_id)
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as exc:
+        return _errors({"body": f"invalid JSON: {exc}"})
+    if not isinstance(body, dict):
+        return _errors({"body": "expected a JSON object"})
+    backup_id = body.get("backup")
+    backup = (
+        Backup.objects.filter(app=app, pk=backup_id).first() if isinstance(backup_id, int) else None
+    )
+    if backup is None:
+        return _errors({"backup": f"no backup with this id of {app.title}"})
+    domain = Domain.objects.filter(name=body.get("domain", "")).first()
+    try:
+        clone = request_clone(
+            backup, subdomain=str(body.get("subdomain", "")), domain=domain, user=request.user
+        )
+    except ActionRejected as exc:
+        return _errors(exc.errors)
+    return JsonResponse(
+        {"app": app_json(clone), "task": task_json(clone.tasks.first())}, status=202
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("events/", views.event_log, name="events"),
     path("api/v1/apps/", api.apps_collection, name="api_apps"),
     path("api/v1/apps/<uuid:app_id>/", api.app_resource, name="api_app"),
+    path("api/v1/apps/<uuid:app_id>/clone/", api.app_clone, name="api_app_clone"),
     path("api/v1/apps/<uuid:app_id>/<str:action>/", api.app_action, name="api_app_action"),
     path("api/v1/tasks/<int:task_id>/", api.task_resource, name="api_task"),
 ]

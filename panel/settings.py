@@ -80,6 +80,9 @@ HEARTH_INTERNAL_LISTEN = env_str("HEARTH_INTERNAL_LISTEN", HEARTH_HTTP_LISTEN)
 HEARTH_PANEL_BIND = env_str("HEARTH_PANEL_BIND", "127.0.0.1:8001")
 
 HEARTH_HEALTH_TIMEOUT = env_int("HEARTH_HEALTH_TIMEOUT", 120)
+# A rolling update waits this long for nginx to finish the requests it sent to the old
+# container before stopping it (long-lived connections are cut after it).
+HEARTH_UPDATE_DRAIN_SECONDS = env_int("HEARTH_UPDATE_DRAIN_SECONDS", 10)
 HEARTH_DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
 
 INSTALLED_APPS = [
@@ -229,6 +232,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "monitoring-health": {"task": "monitoring.check_health", "schedule": 60.0},
     "monitoring-metrics": {"task": "monitoring.sample_metrics", "schedule": 60.0},
     "monitoring-rotate-logs": {"task": "monitoring.rotate_logs", "schedule": 600.0},
+    # Every minute: each backup target's scheduled backups and integrity check, when due.
+    "backup-schedules": {"task": "backups.run_schedules", "schedule": 60.0},
 }
 
 # Outbound mail for alerts to admins: the owner's SMTP relay.
@@ -294,3 +299,5 @@ CELERY_BEAT_SCHEDULE["dynamic-dns"] = {"task": "domains.update_dynamic_dns", "sc
 # Firewall (manage.py applyfirewall): SSH stays open; extra TCP ports (mail, once it is on).
 HEARTH_SSH_PORT = env_int("HEARTH_SSH_PORT", 22)
 HEARTH_FIREWALL_EXTRA_TCP = [int(p) for p in env_list("HEARTH_FIREWALL_EXTRA_TCP", [])]
+# Off in the test settings: a test session never loads the host's firewall.
+HEARTH_FIREWALL_ON_HOST = True

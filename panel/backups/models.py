@@ -3,7 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from panel.backups.fields import EncryptedTextField
 from panel.backups.restic import Repository
+from panel.backups.schedule import (
+    DEFAULT_BACKUP_SCHEDULE,
+    DEFAULT_CHECK_SCHEDULE,
+    RetentionPolicy,
+)
 from panel.backups.storages import get_storage
 from panel.backups.storages.base import BackupStorage
 
@@ -23,17 +29,54 @@ class BackupTarget(models.Model):
     bucket = models.CharField(max_length=63, blank=True)
     prefix = models.CharField(max_length=300, blank=True)
     access_key = models.CharField(max_length=200, blank=True)
-    secret_key = models.CharField(max_length=300, blank=True)
+    secret_key = EncryptedTextField(blank=True)
     # The restic repository password. Kept so backups run unattended; shown to the owner once
     # as the recovery key, which is all an import onto a new server needs besides the target.
-    password = models.CharField(max_length=200)
+    password = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Scheduled backups of every app with automatic backups on, then retention (cron, UTC).
+    backup_schedule = models.CharField(max_length=100, default=DEFAULT_BACKUP_SCHEDULE)
+    keep_daily = models.PositiveIntegerField(default=7)
+    keep_weekly = models.PositiveIntegerField(default=4)
+    keep_monthly = models.PositiveIntegerField(default=6)
+    keep_within = models.CharField(max_length=32, blank=True, help_text="e.g. 30d; empty = off")
+    check_schedule = models.CharField(max_length=100, default=DEFAULT_CHECK_SCHEDULE)
+
+    class RunStatus(models.TextChoices):
+        NEVER = "", "never"
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed"
+
+    # The scheduled minute last started (claimed atomically, so no minute runs twice).
+    scheduled_slot = models.DateTimeField(null=True, blank=True)
+    scheduled_status = models.CharField(
+        max_length=8, choices=RunStatus.choices, blank=True, default=RunStatus.NEVER
+    )
+    scheduled_message = models.TextField(blank=True)
+    scheduled_finished_at = models.DateTimeField(null=True, blank=True)
+    check_slot = models.DateTimeField(null=True, blank=True)
+    check_status = models.CharField(
+        max_length=8, choices=RunStatus.choices, blank=True, default=RunStatus.NEVER
+    )
+    check_message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            keep_daily=self.keep_daily,
+            keep_weekly=self.keep_weekly,
+            keep_monthly=self.keep_monthly,
+            keep_within=self.keep_within,
+        )
 
     @property
     def storage(self) -> BackupStorage:

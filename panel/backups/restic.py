@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,12 @@ def backup_args(tags: Sequence[str], host: str) -> list[str]:
 
 
 def forget_args(
-    tags: Sequence[str], *, keep_daily: int = 0, keep_weekly: int = 0, keep_monthly: int = 0
+    tags: Sequence[str],
+    *,
+    keep_daily: int = 0,
+    keep_weekly: int = 0,
+    keep_monthly: int = 0,
+    keep_within: str = "",
 ) -> list[str]:
     args = ["forget", "--json", "--prune", "--group-by", "paths"]
     for tag in tags:
@@ -110,6 +116,8 @@ def forget_args(
     ):
         if count:
             args += [flag, str(count)]
+    if keep_within:
+        args += ["--keep-within", keep_within]
     if len(args) == 5 + 2 * len(tags):
         raise ValueError("a retention policy needs at least one keep rule")
     return args
@@ -171,11 +179,22 @@ def describe_failure(stderr: str) -> ResticError:
 class Restic:
     """The restic commands Hearth uses, on one repository."""
 
-    def __init__(self, repository: Repository, *, timeout: float = 3600) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        timeout: float = 3600,
+        interrupt: Callable[[], None] | None = None,
+    ) -> None:
         self.repository = repository
         self.timeout = timeout
+        # Called about once a second while restic runs; whatever it raises stops restic
+        # (a cancelled task's checkpoint) and propagates.
+        self.interrupt = interrupt
 
     def _run(self, *args: str, cwd: Path | None = None, ok_codes: tuple[int, ...] = (0,)) -> str:
+        if self.interrupt is not None:
+            return self._run_interruptible(args, cwd, ok_codes)
         try:
             result = subprocess.run(
                 build_command(self.repository, *args),
@@ -195,6 +214,48 @@ class Restic:
         if result.returncode not in ok_codes:
             raise describe_failure(result.stderr)
         return result.stdout
+
+    def _run_interruptible(
+        self, args: Sequence[str], cwd: Path | None, ok_codes: tuple[int, ...]
+    ) -> str:
+        try:
+            process = subprocess.Popen(
+                build_command(self.repository, *args),
+                env=build_env(self.repository),
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        except FileNotFoundError:
+            raise ResticError(
+                "the restic program is not installed (apt-get install restic)"
+            ) from None
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                try:
+                    stdout, stderr = process.communicate(timeout=1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() > deadline:
+                        raise ResticError(
+                            f"restic {args[0]} took longer than {self.timeout:.0f}s"
+                        ) from None
+                    self.interrupt()
+        finally:
+            if process.poll() is None:
+                # SIGTERM first: restic then removes its lock from the repository.
+                process.terminate()
+                try:
+                    process.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.communicate()
+        if process.returncode not in ok_codes:
+            raise describe_failure(stderr)
+        return stdout
 
     def exists(self) -> bool:
         """True when a repository opens with this password; raises on a wrong password."""
@@ -247,11 +308,16 @@ class Restic:
         keep_daily: int = 0,
         keep_weekly: int = 0,
         keep_monthly: int = 0,
+        keep_within: str = "",
     ) -> list[str]:
         """Apply a retention policy; returns the ids of the snapshots removed."""
         stdout = self._run(
             *forget_args(
-                tags, keep_daily=keep_daily, keep_weekly=keep_weekly, keep_monthly=keep_monthly
+                tags,
+                keep_daily=keep_daily,
+                keep_weekly=keep_weekly,
+                keep_monthly=keep_monthly,
+                keep_within=keep_within,
             )
         )
         # With --prune restic prints its prune report after the JSON line.

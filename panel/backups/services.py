@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from addons.services import backup_app_addons, restore_app_addons
 from panel.backups.models import Backup, BackupTarget
 from panel.backups.restic import Restic, ResticError, backup_tags
+from panel.backups.schedule import cron_problem, retention_problems
 from panel.backups.storages import get_storage
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
@@ -44,7 +45,48 @@ def new_recovery_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def create_target(*, name: str, kind: str, password: str = "", **fields: str) -> BackupTarget:
+SCHEDULE_FIELDS = (
+    "backup_schedule",
+    "check_schedule",
+    "keep_daily",
+    "keep_weekly",
+    "keep_monthly",
+    "keep_within",
+)
+# What an edit may change: the repository's place is fixed (another place is another target).
+EDITABLE_FIELDS = ("name", "access_key", "secret_key", *SCHEDULE_FIELDS)
+
+
+def schedule_problems(values: dict) -> dict[str, str]:
+    """Field errors of the schedules and retention policy in `values` (the target's fields)."""
+    errors = {}
+    for field in ("backup_schedule", "check_schedule"):
+        problem = cron_problem(values[field])
+        if problem:
+            errors[field] = problem
+    errors.update(
+        retention_problems(
+            values["keep_daily"],
+            values["keep_weekly"],
+            values["keep_monthly"],
+            values["keep_within"],
+        )
+    )
+    return errors
+
+
+def _schedule_values(fields: dict) -> dict:
+    """The schedule fields given, the model's defaults for those not given."""
+    values = {}
+    for name in SCHEDULE_FIELDS:
+        value = fields.get(name)
+        if value is None or value == "" and name != "keep_within":
+            value = BackupTarget._meta.get_field(name).get_default()
+        values[name] = value.strip() if isinstance(value, str) else value
+    return values
+
+
+def create_target(*, name: str, kind: str, password: str = "", **fields) -> BackupTarget:
     """Check the storage, open or create its restic repository, then save the target.
 
     With no password a new recovery key is made (the caller shows it once). With one, an
@@ -60,11 +102,16 @@ def create_target(*, name: str, kind: str, password: str = "", **fields: str) ->
         storage = get_storage(kind)
     except LookupError:
         raise ActionRejected({"kind": f"Unknown kind of target {kind!r}."}) from None
+    schedule = _schedule_values(fields)
+    errors = schedule_problems(schedule)
+    if errors:
+        raise ActionRejected(errors)
     target = BackupTarget(
         name=name,
         kind=kind,
         password=password or new_recovery_key(),
         **{field: (fields.get(field) or "").strip() for field in TARGET_FIELDS},
+        **schedule,
     )
     errors = storage.check(target)
     if errors:
@@ -79,6 +126,106 @@ def create_target(*, name: str, kind: str, password: str = "", **fields: str) ->
     except IntegrityError:
         raise ActionRejected({"name": f"There is already a target named {name}."}) from None
     return target
+
+
+def update_target(target: BackupTarget, user=None, **changes) -> BackupTarget:
+    """Change a target's name, schedules, retention or S3 keys, checked again before saving.
+
+    An empty secret key keeps the stored one (the form never shows it). New keys must still
+    write, list and delete there and open the repository; otherwise nothing changes.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ActionRejected({sorted(unknown)[0]: "This field cannot be changed on a target."})
+    edited = BackupTarget.objects.get(pk=target.pk)
+    name = (changes.get("name", edited.name) or "").strip()
+    if not name:
+        raise ActionRejected({"name": "Give the target a name."})
+    if BackupTarget.objects.filter(name=name).exclude(pk=target.pk).exists():
+        raise ActionRejected({"name": f"There is already a target named {name}."})
+    edited.name = name
+    schedule = _schedule_values(
+        {field: changes.get(field, getattr(edited, field)) for field in SCHEDULE_FIELDS}
+    )
+    errors = schedule_problems(schedule)
+    if errors:
+        raise ActionRejected(errors)
+    for field, value in schedule.items():
+        setattr(edited, field, value)
+    keys_changed = False
+    if edited.kind == BackupTarget.Kind.S3:
+        access_key = (changes.get("access_key") or "").strip()
+        secret_key = (changes.get("secret_key") or "").strip()
+        if access_key and access_key != edited.access_key:
+            edited.access_key, keys_changed = access_key, True
+        if secret_key and secret_key != edited.secret_key:
+            edited.secret_key, keys_changed = secret_key, True
+    if keys_changed:
+        errors = edited.storage.check(edited)
+        if errors:
+            raise ActionRejected(errors)
+        try:
+            if not Restic(edited.repository(), timeout=120).exists():
+                raise ActionRejected(
+                    {"bucket": f"There is no restic repository at {edited.location} any more."}
+                )
+        except ResticError as exc:
+            raise ActionRejected({"access_key": f"restic: {exc}"}) from None
+    try:
+        edited.save()
+    except IntegrityError:
+        raise ActionRejected({"name": f"There is already a target named {name}."}) from None
+    record_event(
+        "backup_target_changed",
+        actor=user,
+        message=f"{target.name}"
+        + (f" → {name}" if name != target.name else "")
+        + (" (new keys)" if keys_changed else ""),
+        app_label=f"backup target {name}",
+    )
+    return edited
+
+
+def remove_target(target: BackupTarget, user=None, *, confirmed: bool = False) -> int:
+    """Forget a target in Hearth: its row and its backups' rows. Returns how many backups.
+
+    The repository and every snapshot in it stay where they are (an import can read them
+    with the recovery key). While apps' backups are listed under it, the owner must confirm.
+    """
+    backups = Backup.objects.filter(target=target)
+    count = backups.count()
+    busy = Task.objects.filter(
+        state__in=(Task.State.QUEUED, Task.State.RUNNING),
+        kind__in=(Task.Kind.BACKUP, Task.Kind.RESTORE),
+    )
+    in_use = [
+        task.app_label
+        for task in busy
+        if task.params.get("target") == target.pk
+        or task.params.get("backup") in set(backups.values_list("pk", flat=True))
+    ]
+    if in_use:
+        raise ActionRejected(
+            {"confirm": f"{target.name} is in use by {', '.join(in_use)}; wait until it is done."}
+        )
+    if count and not confirmed:
+        apps = sorted(set(backups.values_list("app_label", flat=True)))
+        raise ActionRejected(
+            {
+                "confirm": f"{count} backup(s) of {', '.join(apps)} are in {target.name}. "
+                "Tick the confirmation to remove the target anyway: Hearth forgets them, but "
+                "their data stays in the repository."
+            }
+        )
+    name, location = target.name, target.location
+    target.delete()
+    record_event(
+        "backup_target_removed",
+        actor=user,
+        message=f"{name} ({location}); {count} backup(s) forgotten, the repository kept",
+        app_label=f"backup target {name}",
+    )
+    return count
 
 
 # Backup -----------------------------------------------------------------------------------
@@ -132,17 +279,24 @@ def backup_app(
         _step(progress, 50, f"Encrypting and uploading to {target.name} ({target.location})")
         # No init here: a repository gone from its place (an unmounted disk, say) must fail
         # the backup, not quietly start a new one where nobody will look for it.
-        summary = Restic(target.repository()).backup(
+        # A cancelled backup task stops restic at once (progress.checkpoint raises).
+        restic = Restic(target.repository(), interrupt=progress and progress.checkpoint)
+        summary = restic.backup(
             staging, backup_tags(app.id.hex, app.version, reason), host=settings.HEARTH_INSTANCE
         )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _step(
-        progress,
-        95,
-        f"Snapshot {summary.snapshot_id}: {summary.total_bytes_processed} bytes, "
-        f"{summary.data_added} new",
-    )
+    try:
+        _step(
+            progress,
+            95,
+            f"Snapshot {summary.snapshot_id}: {summary.total_bytes_processed} bytes, "
+            f"{summary.data_added} new",
+        )
+    except Exception:
+        # Cancelled just as restic finished: the snapshot goes too, so nothing is left.
+        Restic(target.repository()).forget_snapshots([summary.snapshot_id])
+        raise
     return Backup.objects.create(
         app=app,
         app_label=str(app),
@@ -249,6 +403,7 @@ def prune_app_backups(
     keep_daily: int = 0,
     keep_weekly: int = 0,
     keep_monthly: int = 0,
+    keep_within: str = "",
 ) -> int:
     """Forget and prune the app's snapshots outside the policy; drop their rows too.
 
@@ -260,6 +415,7 @@ def prune_app_backups(
         keep_daily=keep_daily,
         keep_weekly=keep_weekly,
         keep_monthly=keep_monthly,
+        keep_within=keep_within,
     )
     gone = [
         backup.pk
@@ -337,6 +493,7 @@ def request_restore(app: AppInstance, backup: Backup, user=None) -> Task:
     with transaction.atomic():
         app = AppInstance.objects.select_for_update().get(pk=app.pk)
         _refuse_if_busy(app)
+        previous_state = app.state  # where cancelling the queued restore goes back to
         try:
             app.transition_to(ACTION_STATES["restart"])
         except IllegalTransition as exc:
@@ -348,7 +505,7 @@ def request_restore(app: AppInstance, backup: Backup, user=None) -> Task:
             app=app,
             app_label=str(app),
             requested_by=_user(user),
-            params={"backup": backup.pk},
+            params={"backup": backup.pk, "previous_state": previous_state},
         )
         record_event(
             "restore_requested",

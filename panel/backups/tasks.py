@@ -8,3 +8,27 @@ from panel.backups.operations import execute_backup_task
 @shared_task(name="backups.run_task", bind=True)
 def run_backup_task(self, task_id: int) -> None:
     execute_backup_task(task_id, worker=self.request.hostname or "")
+
+
+@shared_task(name="backups.run_schedules")
+def run_schedules_task() -> None:
+    """Every minute (beat): start the scheduled backups and checks that are due."""
+    from panel.backups.scheduled import run_due_schedules
+
+    run_due_schedules()
+
+
+@shared_task(name="backups.finish_scheduled_run", bind=True)
+def finish_scheduled_run_task(self, target_id: int, task_ids: list[int], deadline: float) -> None:
+    """Retention after a scheduled run; asks again later while its backups still run."""
+    from panel.backups.scheduled import RETENTION_POLL_SECONDS, finish_scheduled_run
+
+    if not finish_scheduled_run(target_id, task_ids, deadline):
+        self.apply_async((target_id, task_ids, deadline), countdown=RETENTION_POLL_SECONDS)
+
+
+@shared_task(name="backups.check_target")
+def check_target_task(target_id: int) -> None:
+    from panel.backups.scheduled import run_target_check
+
+    run_target_check(target_id)

@@ -1,0 +1,157 @@
+"""Scheduled runs on real restic repositories (folder targets): which apps are backed up,
+that a minute never runs twice, that retention follows the backups and spares apps whose
+backup failed, and that failed checks and backups alert the admins."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from panel.backups.models import Backup, BackupTarget
+from panel.backups.operations import execute_backup_task
+from panel.backups.restic import Restic
+from panel.backups.scheduled import (
+    finish_scheduled_run,
+    run_due_schedules,
+    run_target_check,
+    start_scheduled_backups,
+)
+from panel.backups.services import backup_app, create_target
+from panel.core.models import Event, Task
+from panel.core.states import AppState
+from panel.monitoring.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def target(target_folder):
+    target = create_target(
+        name="disk",
+        kind="filesystem",
+        path=str(target_folder),
+        backup_schedule="0 3 * * *",
+        keep_daily=1,
+        keep_weekly=0,
+        keep_monthly=0,
+    )
+    # As if made yesterday, so today's 03:00 is due.
+    BackupTarget.objects.filter(pk=target.pk).update(created_at=timezone.now() - timedelta(days=2))
+    target.refresh_from_db()
+    return target
+
+
+def at_three(days_ahead: int = 0, second: int = 5):
+    moment = timezone.now() + timedelta(days=days_ahead)
+    return moment.replace(hour=3, minute=0, second=second, microsecond=0)
+
+
+def test_a_due_schedule_queues_backups_of_apps_with_automatic_backups_only_once_a_minute(
+    make_app, target, django_capture_on_commit_callbacks
+):
+    included = make_app("blog")
+    excluded = make_app("wiki", automatic_backups=False)
+    stopped = make_app("shop", state=AppState.STOPPED)
+    busy = make_app("mail")
+    Task.objects.create(kind=Task.Kind.RESTART, app=busy, app_label=str(busy))
+    installing = make_app("chat", state=AppState.INSTALLING)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert run_due_schedules(at_three(second=1))["backups"] == ["disk"]
+        assert run_due_schedules(at_three(second=40))["backups"] == []
+    backed_up = {
+        task.app for task in Task.objects.filter(kind=Task.Kind.BACKUP, params__reason="scheduled")
+    }
+    assert backed_up == {included, stopped}
+    assert excluded not in backed_up and installing not in backed_up
+    target.refresh_from_db()
+    assert target.scheduled_slot == at_three(second=0)
+    assert target.scheduled_status == "running"
+    assert "skipped" in target.scheduled_message and "mail" in target.scheduled_message
+
+
+def test_retention_waits_for_the_runs_backups_then_prunes_the_apps_backed_up(
+    make_app, target, django_capture_on_commit_callbacks
+):
+    app = make_app()
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=False):
+            [task] = start_scheduled_backups(target)
+        deadline = (timezone.now() + timedelta(hours=1)).timestamp()
+        # Still queued: retention must not run yet.
+        assert finish_scheduled_run(target.pk, [task.pk], deadline) is False
+        execute_backup_task(task.pk)
+        assert finish_scheduled_run(target.pk, [task.pk], deadline) is True
+
+    # keep_daily=1: after each run only that day's newest backup is left.
+    [left] = Backup.objects.filter(app=app)
+    assert left.reason == Backup.Reason.SCHEDULED
+    assert len(Restic(target.repository()).snapshots([f"app:{app.id.hex}"])) == 1
+    target.refresh_from_db()
+    assert target.scheduled_status == "ok"
+    assert "1 of 1 app(s) backed up; keep 1 daily" in target.scheduled_message
+
+
+def test_a_failed_scheduled_backup_alerts_the_admins_and_prunes_nothing(
+    make_app, target, target_folder, django_user_model, django_capture_on_commit_callbacks
+):
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    app = make_app()
+    with django_capture_on_commit_callbacks(execute=False):
+        [good] = start_scheduled_backups(target)
+    execute_backup_task(good.pk)
+    assert Backup.objects.filter(app=app).count() == 1
+
+    # The backup disk is not mounted at the next run.
+    shutil.rmtree(target_folder)
+    target_folder.mkdir()
+    with django_capture_on_commit_callbacks(execute=False):
+        [bad] = start_scheduled_backups(target)
+    execute_backup_task(bad.pk)
+    assert finish_scheduled_run(target.pk, [bad.pk], deadline=0) is True
+
+    bad.refresh_from_db()
+    assert bad.state == Task.State.FAILED
+    assert Event.objects.filter(action="backup", outcome="failed", app=app).exists()
+    assert Notification.objects.filter(kind="backup_failed", app=app).exists()
+    assert any("Backup failed" in message.subject for message in mail.outbox)
+    assert Backup.objects.filter(app=app).count() == 1
+    target.refresh_from_db()
+    assert target.scheduled_status == "failed"
+    assert "0 of 1 app(s) backed up" in target.scheduled_message
+
+
+def test_a_due_check_is_queued_once_and_a_damaged_repository_alerts_by_email(
+    make_app, target, target_folder, django_user_model, django_capture_on_commit_callbacks
+):
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    backup_app(make_app(), target)
+    BackupTarget.objects.filter(pk=target.pk).update(check_schedule="0 3 * * *")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert run_due_schedules(at_three(second=1))["checks"] == ["disk"]
+        assert run_due_schedules(at_three(second=50))["checks"] == []
+    target.refresh_from_db()
+    assert target.check_slot == at_three(second=0)
+
+    assert run_target_check(target.pk) == ""
+    target.refresh_from_db()
+    assert target.check_status == "ok"
+    assert not Notification.objects.filter(kind="backup_check_failed").exists()
+
+    for pack in (path for path in (target_folder / "data").rglob("*") if path.is_file()):
+        content = bytearray(pack.read_bytes())
+        content[10:40] = b"\xff" * 30
+        pack.write_bytes(bytes(content))
+    assert run_target_check(target.pk) == "repository contains errors"
+    target.refresh_from_db()
+    assert target.check_status == "failed"
+    assert target.check_message == "repository contains errors"
+    note = Notification.objects.get(kind="backup_check_failed")
+    assert note.title == "Integrity check of backup target disk failed"
+    assert Event.objects.filter(action="backup_check", outcome="failed").exists()
+    [alert] = [m for m in mail.outbox if "Integrity check" in m.subject]
+    assert "repository contains errors" in alert.body

@@ -240,6 +240,12 @@ MANIFEST_SCHEMA: dict = {
         "forumUrl": _URL,
         "packagerName": _STRING,
         "packagerUrl": _URL,
+        # "recreate": the app cannot run two copies on one /app/data, so an update stops the
+        # old container before starting the new one instead of switching between them.
+        "updateStrategy": {
+            "enum": ["rolling", "recreate"],
+            "x-expected": '"rolling" (the default) or "recreate"',
+        },
     },
     "additionalProperties": False,
 }
@@ -450,6 +456,10 @@ class Manifest:
     @property
     def configure_path(self) -> str:
         return self.data.get("configurePath", "")
+
+    @property
+    def update_strategy(self) -> str:
+        return self.data.get("updateStrategy", "rolling")
 
     @property
     def min_box_version(self) -> str:

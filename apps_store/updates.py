@@ -49,3 +49,22 @@ def check_for_updates() -> list[AvailableUpdate]:
             stale.append(app.pk)
     AvailableUpdate.objects.filter(app_id__in=stale).delete()
     return found
+
+
+def _addon_names(manifest: dict) -> set[str]:
+    return set(manifest.get("addons") or {})
+
+
+def recreate_reason(old_manifest: dict, new_manifest: dict) -> str:
+    """Why an update must stop the old version before starting the new one ("" when the
+    two can run side by side for a moment, which is what a rolling update needs)."""
+    for manifest in (old_manifest, new_manifest):
+        if manifest.get("updateStrategy") == "recreate":
+            return f'{manifest.get("version", "a version")} asks for updateStrategy "recreate"'
+    dropped = sorted(_addon_names(old_manifest) - _addon_names(new_manifest))
+    if dropped:
+        return (
+            f"the new version drops the {', '.join(dropped)} addon(s), "
+            "which the running one still uses"
+        )
+    return ""

@@ -17,12 +17,14 @@ from tests.conftest import fetch, wait_for_task
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def release_of(built_packages, package: str, version: str, image_from: str | None = None):
+def release_of(
+    built_packages, package: str, version: str, image_from: str | None = None, **changes
+):
     """A signed release of the static site at `version`, with the image of `image_from`."""
     folder, manifest, _, _ = built_packages["staticsite"]
     _, _, tag, digest = built_packages[image_from or "staticsite"]
     changed = validate_manifest(
-        {**manifest.data, "version": version, "changelog": f"Release {version}."}
+        {**manifest.data, "version": version, "changelog": f"Release {version}.", **changes}
     )
     return record_release(folder, changed, tag, digest)
 
@@ -59,7 +61,10 @@ def test_a_broken_new_version_is_rolled_back_with_the_data_intact(
     from panel.backups.services import create_target
 
     create_target(name="disk", kind="filesystem", path=str(target_folder))
-    broken = release_of(built_packages, "staticsite", "2.0.0", image_from="broken")
+    # Stopped first (not rolling), so the rollback puts the pre-update snapshot back.
+    broken = release_of(
+        built_packages, "staticsite", "2.0.0", image_from="broken", updateStrategy="recreate"
+    )
     old_image = site.image
     task = wait_for_task(update_app(site, broken).pk, timeout=180)
     assert task.state == Task.State.FAILED
@@ -71,6 +76,7 @@ def test_a_broken_new_version_is_rolled_back_with_the_data_intact(
     # The update took a snapshot first, and the rollback put it back.
     assert Backup.objects.filter(app=site, reason=Backup.Reason.PRE_UPDATE).count() == 1
     assert "Restoring the pre-update backup" in task.log
+    assert 'asks for updateStrategy "recreate"' in task.log
 
 
 def test_updates_go_forward_within_the_same_app_only(site, built_packages, publish):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from addons.services import (
     app_addon_env,
     provision_app_addons,
     teardown_app_addons,
+    teardown_unlisted_addons,
     update_app_addons,
 )
 from apps_store.manifest import validate_manifest
@@ -37,11 +39,17 @@ from panel.domains.services import (
     remove_app_records,
 )
 from panel.monitoring.services import notify_task_failed
-from panel.proxy.nginx import ProxyError
+from panel.proxy.nginx import ProxyError, get_nginx
 from panel.proxy.sites import remove_app_site, write_app_site, write_stopped_app_site
 from panel.runtime.containers import RuntimeFailure, get_runtime
 from panel.runtime.health import wait_until_healthy
-from panel.runtime.spec import app_resource_names, build_container_spec, contract_env, platform_env
+from panel.runtime.spec import (
+    app_resource_names,
+    build_container_spec,
+    contract_env,
+    platform_env,
+    side_by_side_address,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +112,11 @@ def _spec(app: AppInstance, address: str = ""):
     )
 
 
-def _wait_healthy(app: AppInstance, address: str, progress: TaskProgress) -> None:
+def _wait_healthy(
+    app: AppInstance, address: str, progress: TaskProgress, container: str = ""
+) -> None:
     runtime = get_runtime()
-    name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    name = container or app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
     path = app.manifest["healthCheckPath"]
     restarts = runtime.container_status(name).restart_count
 
@@ -305,34 +315,69 @@ class RolledBack(Exception):
     """The update failed and the app runs its previous version again."""
 
 
+# What an update changes on the app row, and puts back when it rolls back.
+RELEASE_FIELDS = ("image", "version", "manifest", "memory_limit", "title")
+
+
 def _set_release(app: AppInstance, **fields) -> None:
     for name, value in fields.items():
         setattr(app, name, value)
     AppInstance.objects.filter(pk=app.pk).update(**fields)
 
 
+def _remember(task: Task, **values) -> None:
+    """Keep in the task row what a worker started after a crash needs to undo the update."""
+    task.params = {**task.params, **values}
+    Task.objects.filter(pk=task.pk).update(params=task.params)
+
+
+def next_container_name(app: AppInstance) -> str:
+    """The new version's container while it runs beside the current one (rolling update);
+    it takes the app's own name once the old one is gone."""
+    return f"{app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container}-next"
+
+
+def _recreate_reason(app: AppInstance, new_manifest: dict) -> str:
+    """Why the new version cannot start beside the old one ("" when it can)."""
+    from apps_store.updates import recreate_reason
+
+    reason = recreate_reason(app.manifest, new_manifest)
+    if reason:
+        return reason
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    if not get_runtime().container_status(names.container).running:
+        return "the app is not running, so nobody is served during the update"
+    if getattr(_spec(app), "ports", None):
+        return "the app publishes host ports, which two containers cannot share"
+    return ""
+
+
 def update(app: AppInstance, progress: TaskProgress) -> AppState:
     """Move the app to the task's release; if the new version does not come up healthy, put
-    the previous image, manifest and addons back and report why (RolledBack)."""
+    the previous image, manifest and addons back and report why (RolledBack).
+
+    Rolling (the default): the new container starts beside the old one, nginx switches to it
+    once it is healthy, then the old one goes; the old one serves until the switch. Apps that
+    cannot run two copies (updateStrategy "recreate", dropped addons, host ports) are
+    stopped first and, on failure, get their pre-update snapshot back.
+    """
     from apps_store.models import Release
 
-    release = Release.objects.get(pk=progress.task.params["release"])
+    task = progress.task
+    release = Release.objects.get(pk=task.params["release"])
     manifest = validate_manifest(release.manifest)
     runtime = get_runtime()
-    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-    previous = {
-        "image": app.image,
-        "version": app.version,
-        "manifest": app.manifest,
-        "memory_limit": app.memory_limit,
-        "title": app.title,
-    }
+    previous = {name: getattr(app, name) for name in RELEASE_FIELDS}
+    reason = _recreate_reason(app, manifest.data)
+    strategy = "recreate" if reason else "rolling"
+    _remember(task, previous=previous, strategy=strategy)
     snapshot = _pre_update_backup(app, progress)
+    if snapshot is not None:
+        _remember(task, snapshot=snapshot.pk)
     progress.step(10, f"Pulling {release.pinned_image}")
     runtime.pull_image(release.pinned_image)
     # Data of addons the new version drops is kept here, for a rollback or by hand.
-    dropped_data = Path(settings.HEARTH_HOME) / "updates" / f"task-{progress.task.pk}"
-    address = runtime.ensure_network(names, app.id.hex)
+    dropped_data = Path(settings.HEARTH_HOME) / "updates" / f"task-{task.pk}"
     try:
         progress.step(30, f"Updating {app.title} {app.version} → {release.version}")
         _set_release(
@@ -344,42 +389,111 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
             title=manifest.title,
         )
         update_app_addons(app, dropped_data, progress)
-        progress.step(60, f"Starting {release.version}")
-        runtime.run_container(_spec(app, address))
-        write_app_site(app, address)
-        progress.step(75, f"Waiting for {manifest.health_check_path}")
-        _wait_healthy(app, address, progress)
+        if reason:
+            progress.step(60, f"Starting {release.version} in place of the old container: {reason}")
+            _replace_container(app, progress)
+        else:
+            _start_beside_and_switch(app, progress)
     except Exception as exc:  # noqa: BLE001 - any failure of the new version rolls back
-        reason = _describe(exc)
+        why = _describe(exc)
         progress.step(80, f"{release.version} failed; rolling back to {previous['version']}")
-        _set_release(app, **previous)
-        provision_app_addons(app, progress)
-        runtime.run_container(_spec(app, address))
-        if snapshot is not None:
-            # The new version may have changed the data before failing: the old version
-            # gets the data it had, from the snapshot taken before the update.
-            progress.step(85, f"Restoring the pre-update backup {snapshot.snapshot_id[:8]}")
-            runtime.stop_container(names.container)
-            from panel.backups.services import restore_data
-
-            restore_data(app, snapshot)
-            runtime.start_container(names.container)
-        write_app_site(app, address)
-        _wait_healthy(app, address, progress)
+        _put_previous_release_back(
+            app, previous, snapshot if reason else None, progress, since=task.started_at
+        )
         raise RolledBack(
             f"the update to {release.version} failed and was rolled back; {app.title} runs "
-            f"{previous['version']} again. Why: {reason}"
+            f"{previous['version']} again. Why: {why}"
         ) from exc
+    if not reason:
+        _retire_old_container(app, progress)
     from apps_store.updates import check_for_updates
 
     check_for_updates()  # the offer this update answered goes (or a newer one shows)
     record_event(
         "update_applied",
         app=app,
-        actor=progress.task.requested_by,
+        actor=task.requested_by,
         message=f"{previous['version']} → {release.version}",
     )
     return AppState.RUNNING
+
+
+def _replace_container(app: AppInstance, progress: TaskProgress) -> None:
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    address = runtime.ensure_network(names, app.id.hex)
+    runtime.run_container(_spec(app, address))
+    write_app_site(app, address)
+    progress.step(75, f"Waiting for {app.manifest['healthCheckPath']}")
+    _wait_healthy(app, address, progress)
+
+
+def _start_beside_and_switch(app: AppInstance, progress: TaskProgress) -> None:
+    """Start the new version at the app's other address, wait until it is healthy, then
+    point nginx at it (checked with nginx -t, graceful reload). Until the switch, and if any
+    of this fails, the old container keeps serving as before."""
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    current = runtime.container_address(names.container, names.network)
+    address = side_by_side_address(runtime.network_subnet(names.network), current)
+    name = next_container_name(app)
+    progress.step(60, f"Starting {app.version} at {address}, beside the running one at {current}")
+    runtime.run_container(replace(_spec(app, address), name=name))
+    progress.step(75, f"Waiting for {app.manifest['healthCheckPath']} of {app.version}")
+    _wait_healthy(app, address, progress, container=name)
+    progress.step(88, f"Switching {app.fqdn} to {app.version} at {address}")
+    write_app_site(app, address)
+
+
+def _retire_old_container(app: AppInstance, progress: TaskProgress) -> None:
+    """After the switch: let nginx finish the requests it sent to the old container, stop
+    and remove it, and give the new one the app's own name (which logs, terminals, backups,
+    metrics and reconcile look it up by)."""
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    if not get_nginx().wait_until_retired_workers_exit(settings.HEARTH_UPDATE_DRAIN_SECONDS):
+        log.warning("nginx workers of %s still busy after the switch; stopping anyway", app)
+    progress.step(92, "Stopping the previous version")
+    runtime.stop_container(names.container)
+    runtime.remove_container(names.container)
+    runtime.rename_container(next_container_name(app), names.container)
+
+
+def _put_previous_release_back(
+    app: AppInstance, previous: dict, snapshot, progress: TaskProgress, since=None
+) -> None:
+    """Make the app run `previous` again, from wherever an update stopped: its row, its
+    addons, its container (the old one if it still exists, else a new one) and nginx.
+
+    `snapshot` (recreate updates only) is restored when the old container had been replaced:
+    the new version may have changed the data. A rolling update never restores it: the old
+    version kept serving, and its writes during the update must not be lost.
+    """
+    runtime = get_runtime()
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    _set_release(app, **previous)
+    provision_app_addons(app, progress)
+    teardown_unlisted_addons(app, progress)  # the addons only the new version listed
+    runtime.remove_container(next_container_name(app))
+    created = runtime.container_created(names.container)
+    old_kept = created is not None and (since is None or created < since.timestamp())
+    if old_kept:
+        if not runtime.container_status(names.container).running:
+            runtime.start_container(names.container)
+    else:
+        runtime.run_container(_spec(app, runtime.ensure_network(names, app.id.hex)))
+        if snapshot is not None:
+            # The new version may have changed the data before failing: the old version
+            # gets the data it had, from the snapshot taken before the update.
+            from panel.backups.services import restore_data
+
+            progress.step(85, f"Restoring the pre-update backup {snapshot.snapshot_id[:8]}")
+            runtime.stop_container(names.container)
+            restore_data(app, snapshot)
+            runtime.start_container(names.container)
+    address = runtime.container_address(names.container, names.network)
+    write_app_site(app, address)
+    _wait_healthy(app, address, progress)
 
 
 def _pre_update_backup(app: AppInstance, progress: TaskProgress):
@@ -393,6 +507,39 @@ def _pre_update_backup(app: AppInstance, progress: TaskProgress):
         return None
     progress.step(5, f"Backing up {app.title} to {target.name} before the update")
     return backup_app(app, target, Backup.Reason.PRE_UPDATE)
+
+
+def recover_interrupted_update(task: Task) -> None:
+    """A worker died during this update: put the app's previous release back (row, addons,
+    container, nginx) so it runs the version it ran before, and fail the task saying so."""
+    from panel.backups.models import Backup
+
+    app = AppInstance.objects.select_related("domain").get(pk=task.app_id)
+    progress = TaskProgress(task)
+    previous = task.params.get("previous") or {name: getattr(app, name) for name in RELEASE_FIELDS}
+    snapshot = None
+    if task.params.get("strategy") == "recreate" and task.params.get("snapshot"):
+        snapshot = Backup.objects.filter(pk=task.params["snapshot"]).first()
+    try:
+        progress.step(task.percent, f"The worker stopped; putting {previous['version']} back")
+        _put_previous_release_back(app, previous, snapshot, progress, since=task.started_at)
+    except Exception as exc:  # noqa: BLE001 - what is left must be retryable, not stuck
+        reason = (
+            f"the worker stopped during the update and putting {previous['version']} back "
+            f"failed: {_describe(exc)}; retry or restore a backup"
+        )
+        log.warning("recovering update task %s: %s", task.pk, reason, exc_info=True)
+        _fail_app(app, reason)
+        _finish(task, Task.State.FAILED, error=reason)
+        record_event(task.kind, app=app, outcome=Event.Outcome.FAILED, message=reason)
+        return
+    AppInstance.objects.filter(pk=app.pk).update(state=AppState.RUNNING, error="")
+    reason = (
+        f"the worker stopped during the update and it was rolled back; {app.title} runs "
+        f"{previous['version']} again. Retry the update when you are ready"
+    )
+    _finish(task, Task.State.FAILED, error=reason)
+    record_event("rollback", app=app, outcome=Event.Outcome.FAILED, message=reason)
 
 
 OPERATIONS: dict[str, Callable[[AppInstance, TaskProgress], AppState | None]] = {
@@ -525,6 +672,11 @@ def recover_interrupted_tasks(worker: str) -> int:
     """
     count = 0
     for task in Task.objects.filter(state=Task.State.RUNNING, worker=worker).select_related("app"):
+        if task.kind == Task.Kind.UPDATE and task.app is not None:
+            # An update stopped halfway is undone, not left for the owner to untangle.
+            recover_interrupted_update(task)
+            count += 1
+            continue
         reason = "the worker stopped while this task was running; retry it"
         _finish(task, Task.State.FAILED, error=reason)
         # A backup never touches its app, which still runs as it did.

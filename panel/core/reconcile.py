@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from panel.core.models import AppInstance
+from panel.core.operations import next_container_name
 from panel.core.spare_networks import spare_app_ids
 from panel.core.states import AppState
 from panel.proxy.nginx import get_nginx
@@ -16,6 +17,9 @@ from panel.runtime.containers import get_runtime
 from panel.runtime.spec import app_resource_names
 
 log = logging.getLogger(__name__)
+
+# States no task is working in: the ones reconcile may repair.
+STABLE = (AppState.RUNNING, AppState.STOPPED)
 
 
 @dataclass
@@ -46,6 +50,10 @@ def reconcile_apps() -> ReconcileReport:
         if app_hex not in apps:
             runtime.remove_container(name)
             report.removed_containers.append(name)
+        elif name == next_container_name(apps[app_hex]) and apps[app_hex].state in STABLE:
+            # A rolling update's new container that no update is working on any more.
+            runtime.remove_container(name)
+            report.removed_containers.append(name)
     # Networks made for apps that are gone; spare ones wait for the next install.
     spare = spare_app_ids()
     for name, app_hex in runtime.app_networks().items():
@@ -56,7 +64,7 @@ def reconcile_apps() -> ReconcileReport:
     report.kept_volumes = [v for v in actual.volumes if v not in wanted_volumes]
 
     for app in apps.values():
-        if app.state not in (AppState.RUNNING, AppState.STOPPED):
+        if app.state not in STABLE:
             continue  # a task owns it right now
         names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
         status = runtime.container_status(names.container)

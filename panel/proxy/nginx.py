@@ -95,6 +95,22 @@ class Nginx:
                 return
             time.sleep(0.01)
 
+    def wait_until_retired_workers_exit(self, timeout: float) -> bool:
+        """Wait until the workers a reload retired have exited; True when none is left.
+
+        A retiring worker still finishes the requests it had, on the old configuration:
+        the old upstream of a rolling update must keep answering until then.
+        """
+        master = self._pid()
+        if master is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not any(self._retired(pid) for pid in self._workers(master)):
+                return True
+            time.sleep(0.02)
+        return False
+
     def _run(self, command: list[str]) -> None:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:

@@ -159,6 +159,33 @@ class DockerRuntime:
             ) from None
         return self.container_address(spec.name, spec.network)
 
+    def network_subnet(self, network: str) -> str:
+        """The subnet of an app network (where its containers take their fixed addresses)."""
+        try:
+            config = self.client.networks.get(network).attrs["IPAM"]["Config"] or []
+        except NotFound:
+            raise RuntimeFailure(f"network {network} does not exist") from None
+        subnets = [c["Subnet"] for c in config if "Subnet" in c]
+        if not subnets:
+            raise RuntimeFailure(f"network {network} has no subnet")
+        return subnets[0]
+
+    def container_image(self, name: str) -> str | None:
+        """The image reference the container was created from (None if it does not exist)."""
+        try:
+            return self.client.containers.get(name).attrs["Config"]["Image"]
+        except NotFound:
+            return None
+
+    def rename_container(self, name: str, new_name: str) -> None:
+        """Give a (running) container another name; it keeps its address and processes."""
+        try:
+            self._container(name).rename(new_name)
+        except APIError as exc:
+            raise RuntimeFailure(
+                f"could not rename container {name} to {new_name}: {exc.explanation}"
+            ) from None
+
     def container_address(self, name: str, network: str) -> str:
         container = self.client.containers.get(name)
         address = container.attrs["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress")

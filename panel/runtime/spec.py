@@ -51,6 +51,14 @@ def app_container_address(subnet: str | ipaddress.IPv4Network) -> str:
     return str(ipaddress.ip_network(subnet)[2])
 
 
+def side_by_side_address(subnet: str | ipaddress.IPv4Network, current: str) -> str:
+    """Where an app's next container goes while its current one still serves: .2 and .3
+    take turns, both below the addons' dynamic upper half."""
+    network = ipaddress.ip_network(subnet)
+    first, second = str(network[2]), str(network[3])
+    return second if current == first else first
+
+
 def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     return list(subnet.subnets(prefixlen_diff=1))[1]
 
@@ -159,7 +167,11 @@ def build_container_spec(
         # gateway instead of public DNS, which would hairpin or not resolve (*.localhost).
         extra_hosts=(
             {
-                name: str(ipaddress.ip_address(ipv4_address) - 1)
+                # The gateway, not "the address below": during a rolling update the new
+                # container sits at .3 beside the old one at .2.
+                name: str(
+                    ipaddress.ip_network(f"{ipv4_address}/{APP_SUBNET_PREFIX}", strict=False)[1]
+                )
                 for name in (dashboard_host, INTERNAL_DASHBOARD_HOST)
             }
             if dashboard_host and ipv4_address

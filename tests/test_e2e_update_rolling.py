@@ -1,0 +1,229 @@
+"""Rolling updates: the new version starts beside the old one and nginx switches to it once it
+is healthy, so a client polling the app through Hearth's nginx never sees a failed request. A
+broken new version is removed while the old container keeps serving; a worker killed in the
+middle of an update leaves the app on its old version, and the next update works."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+import requests
+from django.conf import settings
+
+from apps_store.manifest import validate_manifest
+from apps_store.services import build_package, record_release
+from panel.core.models import AppInstance, Event, Task
+from panel.core.operations import next_container_name
+from panel.core.reconcile import reconcile_apps
+from panel.core.services import install_app, request_app_action, update_app
+from panel.core.states import AppState
+from panel.proxy.nginx import get_nginx
+from panel.proxy.sites import app_site_name
+from panel.runtime.spec import app_resource_names
+from tests.conftest import BUNDLED_PACKAGES, fetch, wait_for_task
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+NEW_VERSION = "3.1.4"
+VERSION_HEADER = "X-Site-Version"
+
+
+@pytest.fixture(scope="module")
+def versioned_package(built_packages, tmp_path_factory):
+    """The static site rebuilt as NEW_VERSION, answering with a header naming its version,
+    so a client can tell which container served it."""
+    folder = tmp_path_factory.mktemp("pkg") / "staticsite"
+    shutil.copytree(BUNDLED_PACKAGES / "staticsite", folder)
+    config = folder / "nginx.conf"
+    config.write_text(
+        config.read_text().replace(
+            "listen 8000;", f"listen 8000;\n        add_header {VERSION_HEADER} {NEW_VERSION};"
+        )
+    )
+    manifest_path = folder / "HearthManifest.json"
+    manifest_path.write_text(
+        manifest_path.read_text().replace('"version": "1.0.0"', f'"version": "{NEW_VERSION}"')
+    )
+    manifest, tag, digest = build_package(folder)
+    assert manifest.version == NEW_VERSION
+    return folder, manifest, tag, digest
+
+
+def release_with(built_packages, version: str, image_from: str, **manifest_changes):
+    """A signed release of the static site at `version`, running the image of `image_from`."""
+    folder, manifest, _, _ = built_packages["staticsite"]
+    _, _, tag, digest = built_packages[image_from]
+    changed = validate_manifest({**manifest.data, "version": version, **manifest_changes})
+    return record_release(folder, changed, tag, digest)
+
+
+class Poller:
+    """Requests the app through Hearth's nginx in a loop, recording every answer."""
+
+    def __init__(self, fqdn: str) -> None:
+        self.fqdn = fqdn
+        self.answers: list[tuple[int | str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = fetch(self.fqdn, "/kept.txt")
+                self.answers.append(
+                    (response.status_code, response.headers.get(VERSION_HEADER, "1.0.0"))
+                )
+            except requests.RequestException as exc:
+                self.answers.append((type(exc).__name__, ""))
+            time.sleep(0.01)
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    @property
+    def failures(self) -> list:
+        return [answer for answer in self.answers if answer[0] != 200]
+
+    @property
+    def versions(self) -> list[str]:
+        """The versions seen, in order, with repeats collapsed."""
+        seen: list[str] = []
+        for _, version in self.answers:
+            if not seen or seen[-1] != version:
+                seen.append(version)
+        return seen
+
+
+@pytest.fixture
+def site(worker, publish, domain, docker_runtime):
+    app = install_app(release=publish("staticsite"), subdomain="roll", domain=domain)
+    assert wait_for_task(app.tasks.get().pk).state == Task.State.SUCCEEDED
+    container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    docker_runtime.exec_in_container(
+        container, ["sh", "-c", "echo kept > /app/data/public/kept.txt"]
+    )
+    app.refresh_from_db()
+    yield app
+    if AppInstance.objects.filter(pk=app.pk).exists():
+        wait_for_task(request_app_action(app, "uninstall").pk)
+
+
+def container_id(docker_runtime, name: str) -> str | None:
+    try:
+        return docker_runtime.client.containers.get(name).id
+    except Exception:  # noqa: BLE001 - docker.errors.NotFound
+        return None
+
+
+def site_file(app) -> str:
+    return get_nginx().site_path(app_site_name(app)).read_text()
+
+
+def test_a_rolling_update_serves_every_request_and_then_the_new_version(
+    site, versioned_package, docker_runtime
+):
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    old_address = docker_runtime.container_address(names.container, names.network)
+    folder, manifest, tag, digest = versioned_package
+    release = record_release(folder, manifest, tag, digest)
+
+    with Poller(site.fqdn) as poller:
+        time.sleep(0.5)  # answers from the old version first
+        task = wait_for_task(update_app(site, release).pk, timeout=180)
+        time.sleep(0.5)
+    assert task.state == Task.State.SUCCEEDED, task.error
+    assert poller.failures == [], poller.failures[:5]
+    assert poller.versions == ["1.0.0", NEW_VERSION]
+    assert "beside the running one" in task.log
+
+    site.refresh_from_db()
+    assert (site.version, site.state) == (NEW_VERSION, AppState.RUNNING)
+    # The new container carries the app's own name, at the app's other address; every part
+    # of Hearth that looks the app up by name or address finds it.
+    assert container_id(docker_runtime, next_container_name(site)) is None
+    assert docker_runtime.container_image(names.container) == release.pinned_image
+    new_address = docker_runtime.container_address(names.container, names.network)
+    assert new_address != old_address
+    assert new_address in site_file(site) and old_address not in site_file(site)
+    code, output = docker_runtime.exec_in_container(
+        names.container, ["cat", "/app/data/public/kept.txt"]
+    )
+    assert (code, output) == (0, "kept\n")
+    report = reconcile_apps()
+    assert not report.removed_containers and not report.restarted and not report.rewritten_sites
+    assert Event.objects.filter(action="update_applied", app=site).exists()
+
+    # The next update goes back to the first address, beside this one.
+    again = record_release(
+        folder, validate_manifest({**manifest.data, "version": "3.1.5"}), tag, digest
+    )
+    assert wait_for_task(update_app(site, again).pk, timeout=180).state == Task.State.SUCCEEDED
+    assert docker_runtime.container_address(names.container, names.network) == old_address
+    assert fetch(site.fqdn, "/kept.txt").text == "kept\n"
+
+
+def test_a_broken_new_version_is_removed_while_the_old_container_keeps_serving(
+    site, built_packages, docker_runtime
+):
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    serving = container_id(docker_runtime, names.container)
+    broken = release_with(built_packages, "2.0.0", image_from="broken")
+    with Poller(site.fqdn) as poller:
+        task = wait_for_task(update_app(site, broken).pk, timeout=180)
+    assert task.state == Task.State.FAILED
+    assert "rolled back" in task.error and "runs 1.0.0 again" in task.error
+    assert poller.answers and poller.failures == [], poller.failures[:5]
+    assert poller.versions == ["1.0.0"]
+    # The very same container served all along: it was never stopped or replaced.
+    assert container_id(docker_runtime, names.container) == serving
+    assert container_id(docker_runtime, next_container_name(site)) is None
+    assert "Restoring the pre-update backup" not in task.log
+    site.refresh_from_db()
+    assert (site.version, site.state) == ("1.0.0", AppState.RUNNING)
+    assert Event.objects.filter(action="rollback", app=site).exists()
+
+
+def test_a_worker_killed_mid_update_leaves_the_old_version_serving_and_the_next_update_works(
+    site, built_packages, versioned_package, docker_runtime, worker
+):
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    serving = container_id(docker_runtime, names.container)
+    old_address = docker_runtime.container_address(names.container, names.network)
+    old_image = site.image
+    # A new version that never answers its health check: the kill lands during the wait.
+    hanging = release_with(built_packages, "2.0.0", image_from="unhealthy")
+    task = update_app(site, hanging)
+    deadline = time.monotonic() + 120
+    while "Waiting for" not in Task.objects.get(pk=task.pk).message:
+        assert time.monotonic() < deadline, Task.objects.get(pk=task.pk).log
+        time.sleep(0.1)
+    assert container_id(docker_runtime, next_container_name(site)) is not None
+    worker.kill()
+    assert fetch(site.fqdn, "/kept.txt").text == "kept\n"  # the old one serves meanwhile
+    worker.start()
+
+    task.refresh_from_db()
+    assert task.state == Task.State.FAILED
+    assert "worker stopped" in task.error and "runs 1.0.0 again" in task.error
+    site.refresh_from_db()
+    assert (site.version, site.state, site.image) == ("1.0.0", AppState.RUNNING, old_image)
+    assert site.manifest["version"] == "1.0.0"
+    assert container_id(docker_runtime, names.container) == serving
+    assert container_id(docker_runtime, next_container_name(site)) is None
+    assert old_address in site_file(site)
+    assert fetch(site.fqdn, "/kept.txt").text == "kept\n"
+    assert Event.objects.filter(action="rollback", app=site).exists()
+
+    folder, manifest, tag, digest = versioned_package
+    newer = record_release(folder, manifest, tag, digest)
+    assert wait_for_task(update_app(site, newer).pk, timeout=180).state == Task.State.SUCCEEDED
+    response = fetch(site.fqdn, "/kept.txt")
+    assert (response.text, response.headers.get(VERSION_HEADER)) == ("kept\n", NEW_VERSION)

@@ -156,7 +156,11 @@ def install(request: HttpRequest, app_id: str) -> HttpResponse:
             {"store_app": store_app, "release": None, "form": None, "problem": str(exc)},
             status=400,
         )
-    form = InstallForm(request.POST or None, initial={"subdomain": manifest.id.split(".")[-1]})
+    form = InstallForm(
+        request.POST or None,
+        initial={"subdomain": manifest.id.split(".")[-1]},
+        manifest=manifest.data,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             app = install_app(
@@ -164,6 +168,7 @@ def install(request: HttpRequest, app_id: str) -> HttpResponse:
                 subdomain=form.cleaned_data["subdomain"],
                 domain=form.cleaned_data["domain"],
                 user=request.user,
+                host_ports=form.host_ports(),
             )
         except ActionRejected as exc:
             for field, message in exc.errors.items():

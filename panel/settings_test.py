@@ -51,6 +51,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CELERY_TASK_DEFAULT_QUEUE = f"tasks-{HEARTH_INSTANCE}"
+# Firewall tests load rulesets into network namespaces they make, never into the host's.
+HEARTH_FIREWALL_ON_HOST = False
 # The real Redis layer: pushes cross from the worker process and from the push thread's own
 # event loop, which an in-memory layer cannot do.
 CHANNEL_LAYERS = {

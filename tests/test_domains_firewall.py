@@ -3,13 +3,14 @@ a second namespace reaches exactly the open ports."""
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import subprocess
 import sys
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from panel.domains.firewall import (
     FirewallError,
@@ -18,6 +19,7 @@ from panel.domains.firewall import (
     apply_ruleset,
     render_ruleset,
 )
+from panel.domains.host_firewall import reapply_if_managed, ruleset_path, sshd_ports_in
 
 LISTENER = """
 import socket, sys, threading
@@ -89,13 +91,17 @@ def test_ruleset_drops_by_default_and_opens_only_the_listed_ports():
         render_ruleset(OpenPorts(tcp=frozenset({70000})))
 
 
-def test_declared_app_ports_are_opened():
+def test_the_ports_apps_chose_are_opened_not_their_defaults():
     manifests = [
-        {"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2222}}},
-        {"udpPorts": {"VPN": {"title": "VPN", "defaultValue": 51820}}},
-        {},
+        (
+            {"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2222}}},
+            {"SSH_PORT": 2022},
+        ),
+        ({"udpPorts": {"VPN": {"title": "VPN", "defaultValue": 51820}}}, {"VPN": 51821}),
+        ({"tcpPorts": {"UNUSED": {"title": "Not published", "defaultValue": 4000}}}, {}),
+        ({}, {}),
     ]
-    assert app_ports(manifests) == OpenPorts(tcp=frozenset({2222}), udp=frozenset({51820}))
+    assert app_ports(manifests) == OpenPorts(tcp=frozenset({2022}), udp=frozenset({51821}))
 
 
 def test_a_client_reaches_exactly_the_open_ports(namespaces):
@@ -137,7 +143,8 @@ def test_applyfirewall_opens_ssh_web_and_app_ports(namespaces, domain, settings)
     AppInstance.objects.create(
         title="Git",
         version="1",
-        manifest={"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2222}}},
+        manifest={"tcpPorts": {"SSH_PORT": {"title": "Git SSH", "defaultValue": 2022}}},
+        host_ports={"SSH_PORT": 2222},
         image="x",
         subdomain="git",
         domain=domain,
@@ -163,7 +170,12 @@ def test_applyfirewall_opens_ssh_web_and_app_ports(namespaces, domain, settings)
     )
     try:
         assert listener.stdout.readline().strip() == "ready"
-        call_command("applyfirewall", netns=server)
+        out = io.StringIO()
+        call_command("applyfirewall", netns=server, stdout=out)
+        # It says what it loaded, and why each port is open.
+        assert f"Firewall loaded into network namespace {server}" in out.getvalue()
+        assert "22 (SSH)" in out.getvalue() and "2222 (git: SSH_PORT)" in out.getvalue()
+        assert "everything else inbound is dropped" in out.getvalue()
         assert {p for p in (22, 80, 443, 2222, 9000) if reachable(client, server_ip, p)} == {
             22,
             80,
@@ -179,3 +191,20 @@ def test_host_services_for_apps_are_open_to_app_bridges_only():
     text = render_ruleset(OpenPorts(tcp=frozenset({22, 80}), app_tcp=frozenset({2525, 3890})))
     assert 'iifname "hb*" tcp dport { 2525, 3890 } accept' in text
     assert "tcp dport { 22, 80 } accept" in text
+
+
+@pytest.mark.django_db
+def test_a_test_session_never_loads_the_host_firewall():
+    with pytest.raises(CommandError, match="HEARTH_FIREWALL_ON_HOST"):
+        call_command("applyfirewall")
+    assert not ruleset_path().exists()
+    assert reapply_if_managed().startswith("the host firewall is not managed")
+
+
+def test_the_port_sshd_listens_on_stays_open_whatever_the_settings_say():
+    ss = (
+        'LISTEN 0 128 0.0.0.0:2200 0.0.0.0:* users:(("sshd",pid=812,fd=3))\n'
+        'LISTEN 0 128 [::]:2200 [::]:* users:(("sshd",pid=812,fd=4))\n'
+        'LISTEN 0 511 127.0.0.1:6379 0.0.0.0:* users:(("redis-server",pid=9,fd=6))\n'
+    )
+    assert sshd_ports_in(ss) == {2200}

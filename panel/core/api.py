@@ -27,6 +27,7 @@ def app_json(app: AppInstance) -> dict:
         "state": app.state,
         "error": app.error,
         "memory_limit": app.memory_limit,
+        "host_ports": app.host_ports,
         "created_at": app.created_at.isoformat(),
     }
 
@@ -66,12 +67,16 @@ def apps_collection(request: HttpRequest) -> JsonResponse:
     if release is None:
         return _errors({"store_app_id": "no such app (or version) in the store"})
     domain = Domain.objects.filter(name=body.get("domain", "")).first()
+    host_ports = body.get("host_ports") or {}
+    if not isinstance(host_ports, dict):
+        return _errors({"host_ports": 'expected an object such as {"SSH_PORT": 2222}'})
     try:
         app = install_app(
             release=release,
             subdomain=str(body.get("subdomain", "")),
             domain=domain,
             user=request.user,
+            host_ports=host_ports,
         )
     except ActionRejected as exc:
         return _errors(exc.errors)

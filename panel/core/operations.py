@@ -48,6 +48,7 @@ from panel.runtime.spec import (
     build_container_spec,
     contract_env,
     platform_env,
+    published_ports,
     side_by_side_address,
 )
 
@@ -109,6 +110,8 @@ def _spec(app: AppInstance, address: str = ""):
         env=env,
         ipv4_address=address,
         dashboard_host=f"{settings.HEARTH_DASHBOARD_SUBDOMAIN}.{app.domain.name}",
+        ports=published_ports(manifest.data, app.host_ports or {}),
+        env_overrides=app.env_overrides or {},
     )
 
 
@@ -238,8 +241,14 @@ def stop(app: AppInstance, progress: TaskProgress) -> AppState:
 
 def restart(app: AppInstance, progress: TaskProgress) -> AppState:
     names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
-    progress.step(20, "Restarting the container")
-    get_runtime().restart_container(names.container)
+    runtime = get_runtime()
+    if progress.task.params.get("recreate"):
+        # Host ports or environment overrides changed: they only reach a new container.
+        progress.step(20, "Recreating the container with its new settings")
+        runtime.run_container(_spec(app, runtime.ensure_network(names, app.id.hex)))
+    else:
+        progress.step(20, "Restarting the container")
+        runtime.restart_container(names.container)
     _route_and_wait_healthy(app, progress)
     return AppState.RUNNING
 

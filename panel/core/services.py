@@ -73,16 +73,27 @@ def _enqueue(task: Task) -> None:
 
 
 def install_app(
-    *, release: Release, subdomain: str, domain: Domain | None, user=None
+    *,
+    release: Release,
+    subdomain: str,
+    domain: Domain | None,
+    user=None,
+    host_ports: dict[str, object] | None = None,
 ) -> AppInstance:
+    """`host_ports`: {VARIABLE: port} for the manifest's tcpPorts/udpPorts; left-out ports
+    get the manifest's default, and every port is checked (panel.domains.ports)."""
+    from panel.domains.ports import check_host_ports
+
     subdomain = (subdomain or "").strip().lower()
     errors = check_location(subdomain, domain)
-    if errors:
-        raise ActionRejected(errors)
     try:
         manifest = validate_manifest(release.manifest)
     except ManifestError as exc:
         raise ActionRejected({"release": f"the release's manifest is invalid: {exc}"}) from None
+    chosen_ports, port_errors = check_host_ports(manifest.data, host_ports)
+    errors.update(port_errors)
+    if errors:
+        raise ActionRejected(errors)
     problem = release_problem(release)
     if problem:
         raise ActionRejected({"release": problem})
@@ -100,6 +111,7 @@ def install_app(
                 domain=domain,
                 memory_limit=manifest.memory_limit,
                 state=AppState.PENDING_INSTALL,
+                host_ports=chosen_ports,
             )
             task = Task.objects.create(
                 kind=Task.Kind.INSTALL, app=app, app_label=str(app), requested_by=_user(user)

@@ -11,6 +11,8 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from panel.runtime.spec import published_ports
+
 TABLE = "hearth"
 
 
@@ -66,13 +68,14 @@ def apply_ruleset(text: str, netns: str | None = None) -> None:
         raise FirewallError(result.stderr.strip() or f"nft exited {result.returncode}")
 
 
-def app_ports(manifests: Iterable[dict]) -> OpenPorts:
-    """The host ports installed apps declare (tcpPorts/udpPorts, their default values)."""
+def app_ports(apps: Iterable[tuple[dict, dict]]) -> OpenPorts:
+    """The host ports apps publish, from each app's (manifest, host_ports): exactly the
+    ports the owner chose at install (or later), every port of a portCount range."""
     tcp: set[int] = set()
     udp: set[int] = set()
-    for manifest in manifests:
-        tcp |= {int(p["defaultValue"]) for p in (manifest.get("tcpPorts") or {}).values()}
-        udp |= {int(p["defaultValue"]) for p in (manifest.get("udpPorts") or {}).values()}
+    for manifest, host_ports in apps:
+        for port in published_ports(manifest or {}, host_ports or {}):
+            (tcp if port.protocol == "tcp" else udp).update(port.host_range)
     return OpenPorts(tcp=frozenset(tcp), udp=frozenset(udp))
 
 

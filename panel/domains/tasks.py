@@ -30,3 +30,11 @@ def update_dynamic_dns() -> dict[str, int]:
     from panel.domains.services import update_dynamic_dns as update
 
     return update()
+
+
+@shared_task(name="domains.reapply_firewall")
+def reapply_firewall() -> str:
+    """After apps' host ports changed: load the host firewall again where Hearth manages it."""
+    from panel.domains.host_firewall import reapply_if_managed
+
+    return reapply_if_managed()

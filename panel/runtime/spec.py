@@ -87,6 +87,8 @@ class ContainerSpec:
     tmpfs: dict[str, str] = field(default_factory=dict)
     ipv4_address: str = ""
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    # Host ports for the manifest's tcpPorts/udpPorts: {"<container port>/<tcp|udp>": host port}.
+    ports: dict[str, int] = field(default_factory=dict)
 
     def docker_create_kwargs(self) -> dict:
         """Keyword arguments for docker-py's `containers.create`."""
@@ -110,6 +112,7 @@ class ContainerSpec:
             "restart_policy": {"Name": "unless-stopped"},
             "log_config": LOG_CONFIG,
             "extra_hosts": dict(self.extra_hosts),
+            "ports": dict(self.ports),
             "detach": True,
         }
 
@@ -133,6 +136,65 @@ def contract_env(values: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class PublishedPort:
+    """One tcpPorts/udpPorts entry with the host port the owner chose for it."""
+
+    name: str  # the environment variable, which the app reads the host port from
+    protocol: str  # "tcp" or "udp"
+    host_port: int
+    container_port: int
+    count: int = 1
+
+    @property
+    def host_range(self) -> range:
+        return range(self.host_port, self.host_port + self.count)
+
+
+def published_ports(manifest: dict, host_ports: dict[str, int]) -> list[PublishedPort]:
+    """The ports an app publishes: every declared port the owner gave a host port.
+
+    As in Cloudron's contract, the app listens on `containerPort` when the manifest names one
+    and on the host port itself otherwise; `portCount` publishes that many consecutive ports.
+    """
+    published = []
+    for protocol, key in (("tcp", "tcpPorts"), ("udp", "udpPorts")):
+        for name, declared in (manifest.get(key) or {}).items():
+            if name not in host_ports:
+                continue
+            host_port = int(host_ports[name])
+            published.append(
+                PublishedPort(
+                    name=name,
+                    protocol=protocol,
+                    host_port=host_port,
+                    container_port=int(declared.get("containerPort") or host_port),
+                    count=int(declared.get("portCount") or 1),
+                )
+            )
+    return published
+
+
+def port_bindings(ports: list[PublishedPort]) -> dict[str, int]:
+    """docker-py's `ports` argument: each container port/protocol to its host port."""
+    return {
+        f"{port.container_port + offset}/{port.protocol}": port.host_port + offset
+        for port in ports
+        for offset in range(port.count)
+    }
+
+
+def port_env(ports: list[PublishedPort]) -> dict[str, str]:
+    """The manifest's variable names set to the host ports (what clients connect to)."""
+    return {port.name: str(port.host_port) for port in ports}
+
+
+def merge_env(overrides: dict[str, str], hearth_env: dict[str, str]) -> dict[str, str]:
+    """The owner's variables beside Hearth's; Hearth's win a clash, so an override can never
+    break an addon's credentials or the app's origin."""
+    return {**{str(k): str(v) for k, v in (overrides or {}).items()}, **hearth_env}
+
+
 def build_container_spec(
     *,
     instance: str,
@@ -146,6 +208,8 @@ def build_container_spec(
     env: dict[str, str] | None = None,
     ipv4_address: str = "",
     dashboard_host: str = "",
+    ports: list[PublishedPort] | tuple[PublishedPort, ...] = (),
+    env_overrides: dict[str, str] | None = None,
 ) -> ContainerSpec:
     names = app_resource_names(instance, app_hex_id)
     tmpfs = {"/tmp": TMPFS_OPTIONS, "/run": TMPFS_OPTIONS}  # noqa: S108 - container paths
@@ -158,7 +222,7 @@ def build_container_spec(
         volume=names.volume,
         http_port=http_port,
         memory_limit=memory_limit,
-        env=dict(env or {}),
+        env=merge_env(env_overrides or {}, {**(env or {}), **port_env(list(ports))}),
         labels={LABEL_INSTANCE: instance, LABEL_APP: app_hex_id, LABEL_ROLE: "app"},
         cap_add=tuple(capabilities),
         tmpfs=tmpfs,
@@ -177,4 +241,5 @@ def build_container_spec(
             if dashboard_host and ipv4_address
             else {}
         ),
+        ports=port_bindings(list(ports)),
     )

@@ -3,19 +3,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from panel.domains.firewall import (
-    FirewallError,
-    OpenPorts,
-    app_ports,
-    apply_ruleset,
-    listen_port,
-    render_ruleset,
-)
-from panel.runtime.firewall import ports_open_to_apps
+from panel.domains.firewall import FirewallError, render_ruleset
+from panel.domains.host_firewall import apply_host_firewall, firewall_plan, ruleset_path
 
 
 class Command(BaseCommand):
-    help = "Load Hearth's firewall: only SSH, HTTP, HTTPS and the ports apps declare are open."
+    help = (
+        "Load Hearth's firewall: only SSH, HTTP, HTTPS and the ports apps publish are open. "
+        "Idempotent: Hearth's own nftables table is replaced as a whole."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -24,26 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("--netns", help="load into this network namespace instead")
 
     def handle(self, *args, show: bool = False, netns: str | None = None, **options) -> None:
-        from panel.core.models import AppInstance
-
-        declared = app_ports(AppInstance.objects.values_list("manifest", flat=True))
-        ports = OpenPorts(
-            tcp=declared.tcp
-            | {
-                settings.HEARTH_SSH_PORT,
-                listen_port(settings.HEARTH_HTTP_LISTEN),
-                listen_port(settings.HEARTH_HTTPS_LISTEN),
-            }
-            | set(settings.HEARTH_FIREWALL_EXTRA_TCP),
-            udp=declared.udp,
-            app_tcp=frozenset(ports_open_to_apps()),
-        )
-        text = render_ruleset(ports)
         if show:
-            self.stdout.write(text)
+            plan = firewall_plan()
+            self.stdout.write(render_ruleset(plan.open_ports()))
+            self.stdout.write(plan.describe())
             return
+        if netns is None and not getattr(settings, "HEARTH_FIREWALL_ON_HOST", True):
+            # The test settings: a test session must never replace the host's firewall.
+            raise CommandError(
+                "these settings do not manage the host firewall (HEARTH_FIREWALL_ON_HOST is "
+                "off); pass --netns or --print"
+            )
         try:
-            apply_ruleset(text, netns=netns)
+            plan = apply_host_firewall(netns=netns)
         except FirewallError as exc:
             raise CommandError(f"the firewall was not changed: {exc}") from None
-        self.stdout.write(f"open tcp {sorted(ports.tcp)} udp {sorted(ports.udp)}")
+        where = f"network namespace {netns}" if netns else f"this host (kept in {ruleset_path()})"
+        self.stdout.write(f"Firewall loaded into {where}:\n{plan.describe()}")

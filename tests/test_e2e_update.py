@@ -104,7 +104,7 @@ def test_the_app_page_offers_the_update_the_store_found_and_runs_it(
     owner_client.post(reverse("core:app_action", args=[site.pk, "update"]))
     task = wait_for_task(Task.objects.get(kind="update").pk)
     assert task.state == Task.State.SUCCEEDED, task.error
-    assert task.params == {"release": newer.pk}
+    assert task.params["release"] == newer.pk
     site.refresh_from_db()
     assert site.version == "1.1.0"
     page = owner_client.get(reverse("core:app_detail", args=[site.pk])).content.decode()

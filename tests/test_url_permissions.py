@@ -58,6 +58,8 @@ AUDIENCE = {
     "core:api_app": APP_MANAGER,
     "core:api_app_action": APP_MANAGER,
     "core:api_task": APP_MANAGER,
+    "core:task_cancel": APP_MANAGER,
+    "core:api_task_cancel": APP_MANAGER,
     "accounts:app_access": APP_MANAGER,
     "accounts:people": USER_MANAGER,
     "accounts:change_role": USER_MANAGER,

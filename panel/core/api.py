@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps_store.models import Release
 from panel.core.access import admin_required, get_app_for_user, is_admin, signed_in_required
 from panel.core.models import AppInstance, Task
-from panel.core.services import ActionRejected, install_app, request_app_action
+from panel.core.services import ActionRejected, cancel_task, install_app, request_app_action
 from panel.domains.models import Domain
 
 
@@ -41,6 +41,7 @@ def task_json(task: Task) -> dict:
         "percent": task.percent,
         "message": task.message,
         "error": task.error,
+        "cancel_requested": task.cancel_requested,
     }
 
 
@@ -109,6 +110,24 @@ def task_resource(request: HttpRequest, task_id: int) -> JsonResponse:
     elif not is_admin(request.user):
         raise PermissionDenied("Only admins can see tasks of removed apps.")
     return JsonResponse({"task": task_json(task)})
+
+
+@require_POST
+@signed_in_required
+def task_cancel(request: HttpRequest, task_id: int) -> JsonResponse:
+    """Cancel a task: 200 with the task `cancelled` when it was queued, 202 with
+    `cancel_requested` when a running one will stop at its next safe point, 409 if it cannot."""
+    task = get_object_or_404(Task, pk=task_id)
+    if task.app_id:
+        get_app_for_user(request, task.app_id)
+    elif not is_admin(request.user):
+        raise PermissionDenied("Only admins can act on tasks of removed apps.")
+    try:
+        task = cancel_task(task, user=request.user)
+    except ActionRejected as exc:
+        return _errors(exc.errors, status=409)
+    status = 200 if task.state == Task.State.CANCELLED else 202
+    return JsonResponse({"task": task_json(task)}, status=status)
 
 
 @require_POST

@@ -59,13 +59,31 @@ class StepFailed(Exception):
     pass
 
 
+class TaskCancelled(Exception):
+    """The owner cancelled the task; raised at a safe point so the operation unwinds."""
+
+
 class TaskProgress:
-    """Writes a task's percent, message and log, and pushes them to anyone watching."""
+    """Writes a task's percent, message and log, and pushes them to anyone watching.
+
+    Each step of a cancellable task is also a cancel checkpoint (see checkpoint()).
+    """
 
     def __init__(self, task: Task) -> None:
+        from panel.core.services import CANCELLABLE_WHILE_RUNNING
+
         self.task = task
+        # Turned off by the rollback after a cancel, whose own steps must run to the end.
+        self.cancellable = task.kind in CANCELLABLE_WHILE_RUNNING
+
+    def checkpoint(self) -> None:
+        """Raise TaskCancelled if the owner asked to cancel; a no-op where that is unsafe."""
+        asked = Task.objects.filter(pk=self.task.pk, cancel_requested=True).exists
+        if self.cancellable and asked():
+            raise TaskCancelled(f"{self.task.kind} cancelled")
 
     def step(self, percent: int, message: str) -> None:
+        self.checkpoint()
         now = timezone.localtime().strftime("%H:%M:%S")
         self.task.percent = percent
         self.task.message = message
@@ -124,6 +142,7 @@ def _wait_healthy(
     restarts = runtime.container_status(name).restart_count
 
     def is_alive() -> bool:
+        progress.checkpoint()  # the wait is the longest part of an install
         # Docker's restart policy brings a crashing app back at once; a restart during the
         # wait means it crashed, even if it happens to be up again right now.
         status = runtime.container_status(name)
@@ -594,6 +613,9 @@ def execute_task(task_id: int, worker: str = "") -> None:
         # The bookkeeping is inside the try too: a task must never stay "running" because
         # its last write failed.
         _succeed(task, app, final_state)
+    except TaskCancelled:
+        progress.cancellable = False
+        _unwind_cancelled(task, app, progress)
     except RolledBack as exc:
         # Not an outage: the app is back on its previous version and keeps running. The
         # "rollback" event is what tells the admins (panel.monitoring.signals).
@@ -629,6 +651,45 @@ def execute_task(task_id: int, worker: str = "") -> None:
             notify_task_failed(task, app, reason)
         except Exception:  # noqa: BLE001 - an alert must not change the task's outcome
             log.warning("could not notify admins of task %s", task.pk, exc_info=True)
+
+
+def _unwind_cancelled(task: Task, app: AppInstance, progress: TaskProgress) -> None:
+    """Undo what a cancelled task made. A task that created its app removes all of it, as
+    if never asked for; a retry leaves the app in error, from which the owner acts again."""
+    from panel.core.services import creates_app
+
+    label = str(app)
+    try:
+        if creates_app(task):
+            progress.step(90, "Cancelled: removing what the install made")
+            uninstall(app, progress)
+            with transaction.atomic():
+                app.delete()
+                finish_cancelled(task)
+                record_event(
+                    "cancelled", app_label=label, actor=task.requested_by, message=task.kind
+                )
+            return
+        _fail_app(app, f"The {task.kind} was cancelled; retry, start or uninstall the app.")
+    except Exception as exc:  # noqa: BLE001 - a failed clean-up leaves the app retryable
+        reason = f"cancelled, but cleaning up failed: {_describe(exc)}"
+        log.warning("task %s: %s", task.pk, reason, exc_info=True)
+        _fail_app(app, reason)
+        _finish(task, Task.State.FAILED, error=reason)
+        record_event("cancelled", app=app, outcome=Event.Outcome.FAILED, message=reason)
+        return
+    finish_cancelled(task)
+    record_event("cancelled", app=app, actor=task.requested_by, message=task.kind)
+
+
+def finish_cancelled(task: Task) -> None:
+    task.state = Task.State.CANCELLED
+    task.finished_at = timezone.now()
+    task.message = "Cancelled"
+    Task.objects.filter(pk=task.pk).update(
+        state=task.state, finished_at=task.finished_at, message=task.message
+    )
+    push_task_update(task)
 
 
 def _succeed(task: Task, app: AppInstance, final_state: AppState | None) -> None:
@@ -681,6 +742,13 @@ def recover_interrupted_tasks(worker: str) -> int:
     """
     count = 0
     for task in Task.objects.filter(state=Task.State.RUNNING, worker=worker).select_related("app"):
+        if task.kind == Task.Kind.RESTORE and task.app is not None:
+            from panel.backups.operations import recover_interrupted_restore
+
+            # Running on its old data, or in error with the pre-restore backup named.
+            recover_interrupted_restore(task)
+            count += 1
+            continue
         if task.kind == Task.Kind.UPDATE and task.app is not None:
             # An update stopped halfway is undone, not left for the owner to untangle.
             recover_interrupted_update(task)

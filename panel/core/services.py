@@ -18,7 +18,12 @@ from apps_store.services import release_problem, release_sort_key
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
 from panel.core.spare_networks import return_spare_app_id, take_spare_app_id
-from panel.core.states import ACTION_STATES, AppState, IllegalTransition
+from panel.core.states import (
+    ACTION_STATES,
+    AppState,
+    IllegalTransition,
+    cancel_return_state,
+)
 from panel.domains.models import AppAlias, Domain
 
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -191,6 +196,9 @@ def update_app(app: AppInstance, release: Release, user=None) -> Task:
     return _queue(app, Task.Kind.UPDATE, "update", user, params={"release": release.pk})
 
 
+PREVIOUS_STATE = "previous_state"
+
+
 def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None = None) -> Task:
     with transaction.atomic():
         app = AppInstance.objects.select_for_update().get(pk=app.pk)
@@ -204,6 +212,7 @@ def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None =
                     "wait until it finishes, then try again."
                 }
             )
+        previous_state = app.state  # where a cancel of the queued task goes back to
         try:
             # A retry re-runs what made the app (install, clone or import) from pending_install.
             app.transition_to(ACTION_STATES["install" if action == "retry" else kind])
@@ -212,7 +221,11 @@ def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None =
                 {"action": f"cannot {action} {app.title} while it is {exc.current.value}."}
             ) from None
         task = Task.objects.create(
-            kind=kind, app=app, app_label=str(app), requested_by=_user(user), params=params or {}
+            kind=kind,
+            app=app,
+            app_label=str(app),
+            requested_by=_user(user),
+            params={**(params or {}), PREVIOUS_STATE: previous_state},
         )
         record_event(f"{action}_requested", app=app, actor=user)
         _enqueue(task)
@@ -287,3 +300,114 @@ def change_app_location(
 
 def active_task(app: AppInstance) -> Task | None:
     return app.tasks.filter(state__in=[Task.State.QUEUED, Task.State.RUNNING]).first()
+
+
+# Cancel ------------------------------------------------------------------------------------
+# Running tasks of these kinds stop at their next safe point; others (restore, update, the
+# app actions) are only cancellable while queued: stopping them half-way could leave an app
+# with half its data or half a version.
+CANCELLABLE_WHILE_RUNNING = frozenset({Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE})
+# A move re-points DNS and nginx the moment it is requested; it has no clean way back.
+NEVER_CANCELLABLE = frozenset({CHANGE_LOCATION})
+
+
+def can_cancel(task: Task) -> bool:
+    """Whether the dashboard offers a cancel button for this task now."""
+    if task.kind in NEVER_CANCELLABLE or task.cancel_requested:
+        return False
+    if task.state == Task.State.QUEUED:
+        return True
+    return task.state == Task.State.RUNNING and task.kind in CANCELLABLE_WHILE_RUNNING
+
+
+# Tasks that bring a new app into being; cancelled before it exists, the app goes entirely.
+CREATING_KINDS = frozenset({Task.Kind.INSTALL, Task.Kind.CLONE, Task.Kind.IMPORT})
+
+
+def creates_app(task: Task) -> bool:
+    """A task that made its app (an install from install_app, a clone, an import), not a
+    retry from error: cancelling it removes the app and everything made for it.
+
+    Retries record the state they came from; an app with earlier tasks existed before.
+    """
+    return (
+        task.kind in CREATING_KINDS
+        and PREVIOUS_STATE not in task.params
+        and task.app_id is not None
+        and not Task.objects.filter(app_id=task.app_id).exclude(pk=task.pk).exists()
+    )
+
+
+def cancel_task(task: Task, user=None) -> Task:
+    """Cancel a task: a queued one at once (the app goes back to where it was; a queued
+    fresh install's app is removed), a running install, backup or clone at its next safe
+    point (the worker rolls back and ends it `cancelled`)."""
+    if task.kind in NEVER_CANCELLABLE:
+        raise ActionRejected({"task": "moving an app to a new name cannot be cancelled."})
+    with transaction.atomic():
+        app = (
+            AppInstance.objects.select_for_update().filter(pk=task.app_id).first()
+            if task.app_id
+            else None
+        )
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.state == Task.State.QUEUED:
+            _cancel_queued(task, app, user)
+            return task
+        if task.state != Task.State.RUNNING:
+            raise ActionRejected({"task": f"this {task.kind} has already {task.state}."})
+        if task.kind not in CANCELLABLE_WHILE_RUNNING:
+            raise ActionRejected(
+                {"task": f"a running {task.kind} cannot be stopped safely; wait until it finishes."}
+            )
+        if not task.cancel_requested:
+            Task.objects.filter(pk=task.pk).update(cancel_requested=True)
+            task.cancel_requested = True
+            record_event(
+                "cancel_requested",
+                app=app,
+                app_label=task.app_label,
+                actor=user,
+                message=f"{task.kind} stops at its next safe point",
+            )
+    return task
+
+
+def _cancel_queued(task: Task, app: AppInstance | None, user) -> None:
+    from django.utils import timezone
+
+    from panel.core.operations import push_task_update
+
+    fresh = creates_app(task)
+    task.state = Task.State.CANCELLED
+    task.message = "Cancelled"
+    task.finished_at = timezone.now()
+    task.cancel_requested = True
+    # The worker claims only QUEUED rows, so once this commits no worker will run it.
+    Task.objects.filter(pk=task.pk).update(
+        state=task.state,
+        message=task.message,
+        finished_at=task.finished_at,
+        cancel_requested=True,
+    )
+    label = task.app_label
+    if app is not None and fresh:
+        app_id = app.pk
+        app.delete()
+        # The install had taken a ready network under this id; nothing else was made yet.
+        transaction.on_commit(lambda: return_spare_app_id(app_id))
+        app = None
+    elif app is not None and app.state in {s.value for s in ACTION_STATES.values()}:
+        back = cancel_return_state(app.state, task.params.get(PREVIOUS_STATE))
+        error = app.error if back == AppState.ERROR else ""
+        if back == AppState.ERROR and not error:
+            error = f"The {task.kind} was cancelled; choose what to do next."
+        app.transition_to(back, error=error)
+    record_event(
+        "cancelled",
+        app=app,
+        app_label=label,
+        actor=user,
+        message=f"{task.kind} cancelled before it started",
+    )
+    transaction.on_commit(lambda: push_task_update(task))

@@ -59,6 +59,29 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     ),
 }
 
+# Cancelling a queued task puts the app back where it was: the states each queued one was
+# entered from (install from error is a retry; a fresh install's row is deleted instead).
+CANCEL_RETURNS: dict[AppState, frozenset[AppState]] = {
+    S.PENDING_INSTALL: frozenset({S.ERROR}),
+    S.PENDING_STOP: frozenset({S.RUNNING}),
+    S.PENDING_START: frozenset({S.STOPPED, S.ERROR}),
+    S.PENDING_RESTART: frozenset({S.RUNNING, S.STOPPED, S.ERROR}),
+    S.PENDING_UNINSTALL: frozenset({S.RUNNING, S.STOPPED, S.ERROR}),
+    S.PENDING_UPDATE: frozenset({S.RUNNING, S.STOPPED}),
+}
+for _queued, _previous in CANCEL_RETURNS.items():
+    TRANSITIONS[_queued] = TRANSITIONS[_queued] | _previous
+
+
+def cancel_return_state(current: AppState | str, previous: AppState | str | None) -> AppState:
+    """Where a cancelled queued action leaves the app: the state it was in before, when
+    that is a legal way back, else error (from which the owner can act again)."""
+    allowed = CANCEL_RETURNS.get(AppState(current), frozenset())
+    if previous and AppState(previous) in allowed:
+        return AppState(previous)
+    return S.ERROR
+
+
 # What a queued state becomes when a worker claims it.
 CLAIMED: dict[AppState, AppState] = {
     S.PENDING_INSTALL: S.INSTALLING,

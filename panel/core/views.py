@@ -9,7 +9,13 @@ from django.views.decorators.http import require_GET, require_POST
 from panel.accounts.services import manageable_apps, operated_app_ids, usable_apps
 from panel.core.access import admin_required, get_app_for_user, is_admin, signed_in_required
 from panel.core.models import AppInstance, Event, Task
-from panel.core.services import ActionRejected, active_task, request_app_action
+from panel.core.services import (
+    ActionRejected,
+    active_task,
+    can_cancel,
+    cancel_task,
+    request_app_action,
+)
 from panel.core.states import BUSY_STATES, AppState, allowed_actions
 
 
@@ -43,6 +49,7 @@ def _app_context(app: AppInstance) -> dict:
         "busy": app.state in BUSY_STATES,
         "actions": allowed_actions(app.state),
         "events": app.events.all()[:20],
+        "cancellable": task is not None and can_cancel(task),
     }
 
 
@@ -87,7 +94,53 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         get_app_for_user(request, task.app_id)
     elif not is_admin(request.user):
         raise PermissionDenied("Only admins can see tasks of removed apps.")
-    return render(request, "core/task_detail.html", {"task": task})
+    return render(
+        request, "core/task_detail.html", {"task": task, "cancellable": can_cancel(task)}
+    )
+
+
+def _task_for_manager(request: HttpRequest, task_id: int) -> Task:
+    """The task, if this user may manage its app (admins only for tasks of removed apps)."""
+    task = get_object_or_404(Task.objects.select_related("app__domain"), pk=task_id)
+    if task.app_id is not None:
+        get_app_for_user(request, task.app_id)
+    elif not is_admin(request.user):
+        raise PermissionDenied("Only admins can act on tasks of removed apps.")
+    return task
+
+
+@require_POST
+@signed_in_required
+def task_cancel(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Cancel from the app page's progress box or the task page (`next` says which)."""
+    task = _task_for_manager(request, task_id)
+    try:
+        task = cancel_task(task, user=request.user)
+    except ActionRejected as exc:
+        messages.error(request, str(exc.errors.get("task", exc)))
+    else:
+        if task.state == Task.State.CANCELLED:
+            messages.success(request, f"{task.get_kind_display()} cancelled.")
+        else:
+            messages.success(
+                request, f"{task.get_kind_display()} stops at its next safe point."
+            )
+    app = AppInstance.objects.select_related("domain").filter(pk=task.app_id).first()
+    from_app_page = request.POST.get("next") == "app"
+    if is_htmx(request):
+        if app is None and from_app_page:
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = "/"  # a cancelled fresh install took its app with it
+            return response
+        if from_app_page:
+            return render(request, "core/partials/_progress.html", _app_context(app))
+        task.refresh_from_db()
+        return render(
+            request, "core/task_detail.html", {"task": task, "cancellable": can_cancel(task)}
+        )
+    if from_app_page:
+        return redirect("core:app_detail", app_id=app.pk) if app else redirect("core:dashboard")
+    return redirect("core:task_detail", task_id=task.pk)
 
 
 @require_GET

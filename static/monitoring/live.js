@@ -78,7 +78,7 @@
           const label = document.querySelector("#app-status label[for=task-progress]");
           if (label && msg.message) label.textContent = label.textContent.split(":")[0] + ": " + msg.message;
         }
-        if (!bar || msg.state === "succeeded" || msg.state === "failed") refresh();
+        if (!bar || ["succeeded", "failed", "cancelled"].indexOf(msg.state) !== -1) refresh();
       },
     });
     liveElements.set("app-status", conn);
@@ -103,6 +103,8 @@
           if (error) { error.textContent = msg.error; error.hidden = false; }
         }
         if (!msg.active) {
+          const cancel = section.querySelector(".cancel-task");
+          if (cancel) cancel.remove();
           section.removeAttribute("hx-trigger");
           conn.close();
         }

@@ -132,3 +132,54 @@ class AliasesForm(forms.Form):
     def add_service_errors(self, errors: dict[str, str]) -> None:
         for field, message in errors.items():
             self.add_error("aliases" if field == "aliases" else None, message)
+
+
+class HostPortsForm(forms.Form):
+    """The app's host ports, one field per declared port, named like the service's errors."""
+
+    def __init__(self, *args, app, **kwargs) -> None:
+        from panel.domains.ports import declared_ports
+
+        super().__init__(*args, **kwargs)
+        self.declared_ports = declared_ports(app.manifest)
+        current = app.host_ports or {}
+        for port in self.declared_ports:
+            protocols = "/".join(p.upper() for p in port.protocols)
+            span = f", {port.count} consecutive ports from this one" if port.count > 1 else ""
+            self.fields[port.field] = forms.IntegerField(
+                label=f"{port.title} ({protocols}{span})",
+                help_text=port.description,
+                initial=current.get(port.name, port.default),
+            )
+
+    def host_ports(self) -> dict[str, int]:
+        return {port.name: self.cleaned_data[port.field] for port in self.declared_ports}
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
+
+
+class EnvOverridesForm(forms.Form):
+    env_overrides = forms.CharField(
+        required=False,
+        label="Environment variables",
+        help_text=(
+            "One NAME=value per line. Hearth's own variables (HEARTH_*, CLOUDRON_*, the port "
+            "variables) cannot be set here; they win over these."
+        ),
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        max_length=128 * 1024,
+    )
+
+    def clean_env_overrides(self) -> dict[str, str]:
+        from panel.domains.app_settings import parse_env_lines
+
+        values, problems = parse_env_lines(self.cleaned_data["env_overrides"])
+        if problems:
+            raise forms.ValidationError(" ".join(problems))
+        return values
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:domain_id>/certificate/", views.certificate_upload, name="certificate"),
     path("apps/<uuid:app_id>/location/", views.app_location, name="app_location"),
     path("apps/<uuid:app_id>/aliases/", views.app_aliases, name="app_aliases"),
+    path("apps/<uuid:app_id>/ports/", views.app_ports, name="app_ports"),
+    path("apps/<uuid:app_id>/environment/", views.app_environment, name="app_environment"),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from panel.core.access import admin_required, get_app_for_user
 from panel.core.services import ActionRejected, change_app_location
@@ -195,3 +195,62 @@ def app_aliases(request: HttpRequest, app_id) -> HttpResponse:
         "aliases_form": form,
     }
     return render(request, "domains/location.html", context, status=400)
+
+
+def _render_app_settings(
+    request: HttpRequest, app, ports_form=None, env_form=None, status: int = 200
+) -> HttpResponse:
+    from panel.domains.app_settings import env_lines
+    from panel.domains.forms import EnvOverridesForm, HostPortsForm
+
+    context = {
+        "app": app,
+        "ports_form": ports_form or HostPortsForm(app=app),
+        "env_form": env_form
+        or EnvOverridesForm(initial={"env_overrides": env_lines(app.env_overrides or {})}),
+    }
+    return render(request, "domains/app_settings.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def app_ports(request: HttpRequest, app_id) -> HttpResponse:
+    """The app's host ports; a change recreates its container (a task)."""
+    from panel.domains.app_settings import change_host_ports
+    from panel.domains.forms import HostPortsForm
+
+    app = get_app_for_user(request, app_id)
+    if request.method == "GET":
+        return _render_app_settings(request, app)
+    form = HostPortsForm(request.POST, app=app)
+    if form.is_valid():
+        try:
+            task = change_host_ports(app, form.host_ports(), user=request.user)
+        except ActionRejected as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, f"Moving {app.title} to its new ports.")
+            return redirect("core:task_detail", task_id=task.pk)
+    return _render_app_settings(request, app, ports_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def app_environment(request: HttpRequest, app_id) -> HttpResponse:
+    """The app's environment overrides; a change recreates its container (a task)."""
+    from panel.domains.app_settings import set_env_overrides
+    from panel.domains.forms import EnvOverridesForm
+
+    app = get_app_for_user(request, app_id)
+    if request.method == "GET":
+        return _render_app_settings(request, app)
+    form = EnvOverridesForm(request.POST)
+    if form.is_valid():
+        try:
+            task = set_env_overrides(app, form.cleaned_data["env_overrides"], user=request.user)
+        except ActionRejected as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, f"Restarting {app.title} with its new environment.")
+            return redirect("core:task_detail", task_id=task.pk)
+    return _render_app_settings(request, app, env_form=form, status=400)

@@ -185,3 +185,28 @@ def test_retrying_a_failed_clone_clones_again_and_retrying_a_cloned_app_reinstal
     done = make_app("done", state="error")
     Task.objects.create(kind=Task.Kind.CLONE, app=done, state="succeeded", params={"backup": 7})
     assert request_app_action(done, "retry").kind == Task.Kind.INSTALL
+
+
+@pytest.mark.django_db
+def test_backups_in_s3_open_with_the_key_and_an_import_reuses_the_target_saved_for_that_place(
+    s3_server, s3_bucket
+):
+    from panel.backups.importing import _saved_target
+    from panel.backups.services import create_target
+
+    s3_bucket("hearth-import")
+    keys = {"access_key": "hearth-test", "secret_key": "hearth-test-secret", "region": "us-east-1"}
+    place = {"endpoint": s3_server, "bucket": "hearth-import", **keys}
+    saved = create_target(name="cloud", kind="s3", prefix="apps", **place)
+
+    with pytest.raises(ActionRejected) as caught:
+        open_source("s3", "not-the-key", prefix="apps", **place)
+    assert set(caught.value.errors) == {"recovery_key"}
+    with pytest.raises(ActionRejected) as caught:
+        open_source("s3", saved.password, prefix="elsewhere", **place)
+    assert "no restic repository" in caught.value.errors["bucket"]
+
+    opened = open_source("s3", saved.password, prefix="apps", **place)
+    assert opened.location == saved.location and opened.pk is None
+    assert _saved_target(opened) == saved
+    assert BackupTarget.objects.count() == 1

@@ -92,6 +92,11 @@ class AvailableUpdate(models.Model):
     )
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
     found_at = models.DateTimeField(default=timezone.now)
+    # The release the owner was told needs their confirmation (new addons or ports), so the
+    # automatic-update run says it once per release, not every time it runs.
+    confirmation_asked_for = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.app_id} -> {self.release}"
@@ -99,3 +104,30 @@ class AvailableUpdate(models.Model):
     @property
     def version(self) -> str:
         return self.release.version
+
+
+class UpdateWindowSetting(models.Model):
+    """When automatic updates may start (one row, edited on the Updates page)."""
+
+    days = models.JSONField(default=list, help_text="days of the week, 0 = Monday")
+    start_hour = models.PositiveSmallIntegerField(default=2)
+    end_hour = models.PositiveSmallIntegerField(default=5)
+    timezone = models.CharField(max_length=64, default="UTC")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.window().describe()
+
+    @classmethod
+    def current(cls) -> UpdateWindowSetting:
+        from django.conf import settings
+
+        setting, _ = cls.objects.get_or_create(
+            pk=1, defaults={"days": list(range(7)), "timezone": settings.TIME_ZONE}
+        )
+        return setting
+
+    def window(self):
+        from apps_store.update_window import UpdateWindow
+
+        return UpdateWindow(frozenset(self.days), self.start_hour, self.end_hour, self.timezone)

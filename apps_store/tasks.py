@@ -17,3 +17,12 @@ def check_for_updates() -> int:
     from apps_store.updates import check_for_updates as check
 
     return len(check())
+
+
+@shared_task(name="apps_store.apply_auto_updates")
+def apply_auto_updates() -> str:
+    """Beat: queue at most one automatic update, inside the owner's update window."""
+    from apps_store.updates import apply_auto_updates as apply
+
+    run = apply()
+    return str(run.queued or run.skipped or "nothing to update")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
+from zoneinfo import available_timezones
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,12 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps_store.forms import InstallForm
+from apps_store.forms import InstallForm, UpdateWindowForm
 from apps_store.manifest import ManifestError, validate_manifest
-from apps_store.models import Release, StoreApp, StoreSource
+from apps_store.models import AvailableUpdate, Release, StoreApp, StoreSource, UpdateWindowSetting
 from apps_store.services import release_problem
 from apps_store.sync import sync_stores
-from panel.core.access import admin_required
+from apps_store.updates import confirmation_reason, save_update_window, set_auto_update
+from panel.core.access import admin_required, get_app_for_user, signed_in_required
 from panel.core.models import AppInstance
 from panel.core.services import ActionRejected, install_app
 
@@ -186,3 +188,69 @@ def install(request: HttpRequest, app_id: str) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+# Updates: what the store offers, the update window, and each app's auto-update switch.
+def _updates_page(request: HttpRequest, form: UpdateWindowForm, status: int = 200):
+    offers = AvailableUpdate.objects.select_related("app__domain", "release").order_by(
+        "app__subdomain"
+    )
+    return render(
+        request,
+        "apps_store/updates.html",
+        {
+            "form": form,
+            "window": UpdateWindowSetting.current().window(),
+            "offers": [
+                (offer, confirmation_reason(offer.app.manifest, offer.release.manifest))
+                for offer in offers
+            ],
+            "apps": AppInstance.objects.select_related("domain").order_by("subdomain"),
+            "timezones": sorted(available_timezones()),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@admin_required
+def updates(request: HttpRequest) -> HttpResponse:
+    setting = UpdateWindowSetting.current()
+    form = UpdateWindowForm(
+        initial={
+            "days": setting.days,
+            "start_hour": setting.start_hour,
+            "end_hour": setting.end_hour,
+            "timezone": setting.timezone,
+        }
+    )
+    return _updates_page(request, form)
+
+
+@require_POST
+@admin_required
+def update_window(request: HttpRequest) -> HttpResponse:
+    form = UpdateWindowForm(request.POST)
+    if not form.is_valid():
+        return _updates_page(request, form, status=400)
+    data = form.cleaned_data
+    setting = save_update_window(
+        data["days"], data["start_hour"], data["end_hour"], data["timezone"], user=request.user
+    )
+    messages.success(request, f"Automatic updates now run {setting.window().describe()}.")
+    return redirect("apps_store:updates")
+
+
+@require_POST
+@signed_in_required
+def auto_update(request: HttpRequest, instance_id) -> HttpResponse:
+    """The app page's switch (an installed app, by its id): POST auto_update=on|off."""
+    app = get_app_for_user(request, instance_id)
+    choice = request.POST.get("auto_update")
+    if choice not in ("on", "off"):
+        messages.error(request, 'auto_update: send "on" or "off".')
+    else:
+        set_auto_update(app, choice == "on", user=request.user)
+        state = "on" if app.auto_update else "off"
+        messages.success(request, f"Automatic updates of {app.title} are {state}.")
+    return redirect("core:app_detail", app_id=app.pk)

@@ -226,6 +226,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "spare-networks": {"task": "core.prepare_spare_networks", "schedule": 600.0},
     # Syncs every configured store, then marks installed apps that have a newer release.
     "store-sync": {"task": "apps_store.sync_stores", "schedule": 4 * 3600.0},
+    # Inside the owner's update window: one app with auto-update on is updated per run.
+    "auto-updates": {"task": "apps_store.apply_auto_updates", "schedule": 300.0},
     # Every minute: the scheduler addon runs the cron jobs due in it (once per job and minute).
     "addons-scheduler": {"task": "addons.run_due_scheduler_jobs", "schedule": 60.0},
     # Monitoring: every app's health (down, OOM, restart loop) and the resource graphs.

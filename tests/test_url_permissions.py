@@ -74,6 +74,9 @@ AUDIENCE = {
     "apps_store:install": ADMIN,
     "apps_store:sync": ADMIN,
     "addons:index": ADMIN,
+    "apps_store:updates": ADMIN,
+    "apps_store:update_window": ADMIN,
+    "apps_store:auto_update": APP_MANAGER,
     "monitoring:app_logs": ADMIN,
     "monitoring:app_logs_download": ADMIN,
     "monitoring:app_graphs": ADMIN,
@@ -171,6 +174,7 @@ def world(db, django_user_model, domain):
         "token": Invitation.objects.create(email="new@example.com", role="user").token,
         "action": "stop",
         "domain_id": domain.pk,
+        "instance_id": app.pk,
         "password_id": 1,
         "backup_id": _sample_backup(app).pk,
     }

@@ -240,6 +240,9 @@ MANIFEST_SCHEMA: dict = {
         "forumUrl": _URL,
         "packagerName": _STRING,
         "packagerUrl": _URL,
+        # "pause": the app's files must not change while they are copied (a database kept in
+        # /app/data, say): its container is paused for the copy and unpaused after.
+        "backup": _options("field", pause=_BOOLEAN),
         # "recreate": the app cannot run two copies on one /app/data, so an update stops the
         # old container before starting the new one instead of switching between them.
         "updateStrategy": {
@@ -456,6 +459,10 @@ class Manifest:
     @property
     def configure_path(self) -> str:
         return self.data.get("configurePath", "")
+
+    @property
+    def pause_for_backup(self) -> bool:
+        return bool(self.data.get("backup", {}).get("pause", False))
 
     @property
     def update_strategy(self) -> str:

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from panel.accounts.models import Invitation
 from panel.accounts.roles import Role
 from panel.accounts.services import set_operated_apps, set_role
+from panel.backups.models import BackupTarget
 from panel.core.models import AppInstance, Task
 
 PUBLIC, SIGNED_IN, APP_MANAGER, USER_MANAGER, ADMIN, OWNER = (
@@ -103,6 +104,11 @@ AUDIENCE = {
     "backups:app_backup": APP_MANAGER,
     "backups:app_restore": APP_MANAGER,
     "backups:app_backup_delete": APP_MANAGER,
+    "backups:app_automatic_backups": APP_MANAGER,
+    "backups:target_edit": ADMIN,
+    "backups:target_remove": ADMIN,
+    "backups_api:app_backups": APP_MANAGER,
+    "backups_api:app_restore": APP_MANAGER,
     # Cloning and importing make new apps, which only admins install.
     "backups:app_clone": ADMIN,
     "backups:import": ADMIN,
@@ -177,6 +183,7 @@ def world(db, django_user_model, domain):
         "instance_id": app.pk,
         "password_id": 1,
         "backup_id": _sample_backup(app).pk,
+        "target_id": BackupTarget.objects.get(name="disk").pk,
     }
     return people, samples
 

@@ -3,9 +3,61 @@ from __future__ import annotations
 from django import forms
 
 from panel.backups.models import BackupTarget
+from panel.backups.schedule import DEFAULT_BACKUP_SCHEDULE, DEFAULT_CHECK_SCHEDULE
 
 
-class BackupTargetForm(forms.Form):
+class ScheduleFields(forms.Form):
+    """When a target backs up and checks, and what it keeps (checked in services).
+
+    Optional when adding a target (empty = the defaults shown), required when editing one.
+    """
+
+    backup_schedule = forms.CharField(
+        required=False,
+        max_length=100,
+        initial=DEFAULT_BACKUP_SCHEDULE,
+        label="Backup schedule",
+        help_text="Cron, UTC: 0 3 * * * is every day at 03:00.",
+    )
+    keep_daily = forms.IntegerField(
+        required=False, initial=7, label="Keep daily", help_text="0 = rule off."
+    )
+    keep_weekly = forms.IntegerField(required=False, initial=4, label="Keep weekly")
+    keep_monthly = forms.IntegerField(required=False, initial=6, label="Keep monthly")
+    keep_within = forms.CharField(
+        required=False,
+        max_length=32,
+        label="Keep everything within",
+        help_text="A duration such as 30d or 1y6m; empty = rule off.",
+    )
+    check_schedule = forms.CharField(
+        required=False,
+        max_length=100,
+        initial=DEFAULT_CHECK_SCHEDULE,
+        label="Integrity check schedule",
+        help_text="Cron, UTC: 0 5 * * 0 is every Sunday at 05:00.",
+    )
+
+
+class BackupTargetEditForm(ScheduleFields):
+    name = forms.CharField(max_length=100)
+    access_key = forms.CharField(required=False, max_length=200, help_text="S3 only.")
+    secret_key = forms.CharField(
+        required=False,
+        max_length=300,
+        widget=forms.PasswordInput,
+        help_text="S3 only; leave empty to keep the stored one.",
+    )
+    field_order = ["name", "access_key", "secret_key"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("backup_schedule", "check_schedule", "keep_daily", "keep_weekly"):
+            self.fields[name].required = True
+        self.fields["keep_monthly"].required = True
+
+
+class BackupTargetForm(ScheduleFields):
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=BackupTarget.Kind.choices)
     path = forms.CharField(
@@ -28,6 +80,18 @@ class BackupTargetForm(forms.Form):
         label="Recovery key",
         help_text="Only to reuse an existing repository there; leave empty and Hearth makes one.",
     )
+    field_order = [
+        "name",
+        "kind",
+        "path",
+        "endpoint",
+        "region",
+        "bucket",
+        "prefix",
+        "access_key",
+        "secret_key",
+        "password",
+    ]
 
 
 # Clone and import ---------------------------------------------------------------------------

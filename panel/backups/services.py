@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -252,6 +253,9 @@ def app_configuration(app: AppInstance) -> dict:
         ],
         "memory_limit": app.memory_limit,
         "env_overrides": app.env_overrides,
+        "host_ports": app.host_ports,
+        "auto_update": app.auto_update,
+        "automatic_backups": app.automatic_backups,
         # By name, not id: users and groups are matched again on the Hearth that imports it.
         "access": {
             "mode": access.mode if access else AppAccess.Mode.EVERYONE,
@@ -272,7 +276,8 @@ def backup_app(
     staging.mkdir(parents=True)
     try:
         _step(progress, 15, "Dumping the app's data and addons")
-        addons = backup_app_addons(app, staging)
+        with paused_for_backup(app):
+            addons = backup_app_addons(app, staging)
         (staging / CONFIG_FILE).write_text(
             json.dumps({**app_configuration(app), "addons": addons}, indent=2, sort_keys=True)
         )
@@ -310,6 +315,31 @@ def backup_app(
     )
 
 
+def pauses_for_backup(app: AppInstance) -> bool:
+    """The manifest's `"backup": {"pause": true}`: files must not change while copied."""
+    return bool((app.manifest.get("backup") or {}).get("pause"))
+
+
+@contextmanager
+def paused_for_backup(app: AppInstance):
+    """Pause the app's running container for the copy if its manifest asks; always unpause.
+
+    Paused, not stopped: its processes keep their state and connections, they just get no
+    CPU until the copy is done, so what is copied is one consistent moment.
+    """
+    runtime = get_runtime()
+    container = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    paused = False
+    if pauses_for_backup(app) and runtime.container_status(container).status == "running":
+        runtime.pause_container(container)
+        paused = True
+    try:
+        yield paused
+    finally:
+        if paused:
+            runtime.unpause_container(container)
+
+
 def _step(progress, percent: int, message: str) -> None:
     if progress is not None:
         progress.step(percent, message)
@@ -338,7 +368,19 @@ def _put_back(app: AppInstance, folder: Path, progress) -> None:
     if runtime.container_status(container).exists:
         runtime.stop_container(container)
     restore_app_addons(app, folder)
+    restore_configuration(app, folder)
     start(app, progress)
+
+
+def restore_configuration(app: AppInstance, folder: Path) -> None:
+    """Put the backup's env overrides back on the app (the container is made from them).
+
+    Older backups hold no env_overrides: the app's current ones stay.
+    """
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    if isinstance(config.get("env_overrides"), dict):
+        app.env_overrides = config["env_overrides"]
+        app.save(update_fields=["env_overrides", "updated_at"])
 
 
 def restore_data(app: AppInstance, backup: Backup) -> None:
@@ -347,6 +389,7 @@ def restore_data(app: AppInstance, backup: Backup) -> None:
     try:
         _fetch_snapshot(backup, work)
         restore_app_addons(app, work)
+        restore_configuration(app, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -439,6 +482,24 @@ def check_target(target: BackupTarget) -> str:
     except ResticError as exc:
         return str(exc)
     return ""
+
+
+def set_automatic_backups(app: AppInstance, enabled: bool, user=None) -> bool:
+    """Include the app in its targets' scheduled backups, or leave it out. True if changed."""
+    changed = (
+        AppInstance.objects.filter(pk=app.pk)
+        .exclude(automatic_backups=enabled)
+        .update(automatic_backups=enabled)
+    )
+    app.automatic_backups = enabled
+    if changed:
+        record_event(
+            "automatic_backups",
+            app=app,
+            actor=user,
+            message="turned on" if enabled else "turned off: left out of scheduled backups",
+        )
+    return bool(changed)
 
 
 # Requests ---------------------------------------------------------------------------------

@@ -13,4 +13,9 @@ urlpatterns = [
     path("apps/<uuid:app_id>/clone/<int:backup_id>/", views.app_clone, name="app_clone"),
     path("import/", views.import_app, name="import"),
     path("import/start/", views.import_start, name="import_start"),
+    path("targets/<int:target_id>/", views.target_edit, name="target_edit"),
+    path("targets/<int:target_id>/remove/", views.target_remove, name="target_remove"),
+    path(
+        "apps/<uuid:app_id>/automatic/", views.app_automatic_backups, name="app_automatic_backups"
+    ),
 ]

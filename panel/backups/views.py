@@ -4,12 +4,21 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from panel.backups.forms import BackupTargetForm
+from panel.backups.forms import BackupTargetEditForm, BackupTargetForm
 from panel.backups.models import Backup, BackupTarget
 from panel.backups.restic import ResticError
-from panel.backups.services import create_target, delete_backup, request_backup, request_restore
+from panel.backups.services import (
+    create_target,
+    delete_backup,
+    remove_target,
+    request_backup,
+    request_restore,
+    set_automatic_backups,
+    update_target,
+)
 from panel.core.access import admin_required, get_app_for_user, signed_in_required
 from panel.core.services import ActionRejected, active_task
 
@@ -206,3 +215,56 @@ def import_start(request: HttpRequest) -> HttpResponse:
         _field_errors(source_form, exc)
         return render(request, "backups/import.html", {"form": source_form}, status=400)
     return _render_import_choice(request, form, target, status=400)
+
+
+# Target management and the automatic-backups switch ---------------------------------------
+@require_http_methods(["GET", "POST"])
+@admin_required
+def target_edit(request: HttpRequest, target_id: int) -> HttpResponse:
+    target = get_object_or_404(BackupTarget, pk=target_id)
+    initial = {field: getattr(target, field) for field in BackupTargetEditForm.base_fields}
+    initial["secret_key"] = ""
+    form = BackupTargetEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_target(target, user=request.user, **form.cleaned_data)
+        except ActionRejected as exc:
+            _field_errors(form, exc)
+        else:
+            messages.success(request, f"Backup target {form.cleaned_data['name']} saved.")
+            return redirect("backups:targets")
+    context = {"target": target, "form": form, "backups": target.backups.count()}
+    return render(request, "backups/target_edit.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@admin_required
+def target_remove(request: HttpRequest, target_id: int) -> HttpResponse:
+    target = get_object_or_404(BackupTarget, pk=target_id)
+    name = target.name
+    try:
+        count = remove_target(
+            target, user=request.user, confirmed=bool(request.POST.get("confirm"))
+        )
+    except ActionRejected as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        return redirect("backups:target_edit", target_id=target_id)
+    messages.success(
+        request,
+        f"Backup target {name} removed from Hearth ({count} backup(s) forgotten). Its "
+        "repository and the data in it were left where they are.",
+    )
+    return redirect("backups:targets")
+
+
+@require_POST
+@signed_in_required
+def app_automatic_backups(request: HttpRequest, app_id) -> HttpResponse:
+    app = get_app_for_user(request, app_id)
+    enabled = request.POST.get("enabled") == "on"
+    set_automatic_backups(app, enabled, user=request.user)
+    if enabled:
+        messages.success(request, f"{app.title} is included in scheduled backups.")
+    else:
+        messages.success(request, f"{app.title} is left out of scheduled backups.")
+    return redirect(f"{reverse('core:app_detail', args=[app.pk])}#backups")

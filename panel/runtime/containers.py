@@ -224,6 +224,13 @@ class DockerRuntime:
     def restart_container(self, name: str, timeout: int = 20) -> None:
         self._container(name).restart(timeout=timeout)
 
+    def pause_container(self, name: str) -> None:
+        """Freeze the container's processes (cgroup freezer); its files stop changing."""
+        self._container(name).pause()
+
+    def unpause_container(self, name: str) -> None:
+        self._container(name).unpause()
+
     def remove_container(self, name: str) -> None:
         with contextlib.suppress(NotFound):
             self.client.containers.get(name).remove(force=True)

@@ -64,6 +64,11 @@ def check_location(subdomain: str, domain: Domain | None) -> dict[str, str]:
         domain is not None and AppAlias.objects.filter(subdomain=subdomain, domain=domain).exists()
     ):
         errors["subdomain"] = f"{subdomain}.{domain.name} is already another name of an app."
+    elif domain is not None and domain.cname_target == f"{subdomain}.{domain.name}":
+        # The domain's app records are CNAMEs to that name: an app there would loop.
+        errors["subdomain"] = (
+            f"{subdomain}.{domain.name} is where this domain's app records point; pick another."
+        )
     elif domain is not None and Domain.objects.filter(name=f"{subdomain}.{domain.name}").exists():
         # That name is a domain of its own, whose apps and dashboard live under it.
         errors["subdomain"] = f"{subdomain}.{domain.name} is one of your domains; pick another."

@@ -29,6 +29,15 @@ class DomainForm(forms.Form):
         label="Dynamic DNS",
         help_text="A home server: follow the public address when it changes",
     )
+    cname_target = forms.CharField(
+        max_length=253,
+        required=False,
+        label="App records as CNAME to",
+        help_text=(
+            "Optional: a host name such as my.example.com or a dynamic-DNS name; apps get a "
+            "CNAME to it instead of A/AAAA records"
+        ),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -35,6 +35,9 @@ class Domain(models.Model):
     ipv6 = models.GenericIPAddressField(protocol="IPv6", null=True, blank=True)
     # Home servers: the public IPv4 address is checked on a schedule and the records follow it.
     dynamic_dns = models.BooleanField(default=False)
+    # App records as CNAMEs to this host (the owner's my.<domain>, a dynamic-DNS name...)
+    # instead of A/AAAA: one name to move when the server's address changes.
+    cname_target = models.CharField(max_length=253, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

@@ -80,6 +80,7 @@ def add_domain(
     ipv4: str | None = None,
     ipv6: str | None = None,
     dynamic_dns: bool = False,
+    cname_target: str = "",
 ) -> Domain:
     """Check everything (the provider's credentials against the real service too) before
     anything is stored; on any problem raise DomainRejected with field errors."""
@@ -105,6 +106,9 @@ def add_domain(
         )
     if provider in PROVIDERS and dynamic_dns and not PROVIDERS[provider].automatic:
         errors["dynamic_dns"] = "Dynamic DNS needs a provider Hearth can write records with."
+    cname_target = (cname_target or "").strip().lower().rstrip(".")
+    if cname_target and (problem := cname_target_problem(cname_target, name)):
+        errors["cname_target"] = problem
     if provider in PROVIDERS:
         errors.update(PROVIDERS[provider].config_errors(config))
     if not errors:
@@ -124,11 +128,31 @@ def add_domain(
                 ipv4=ipv4 or None,
                 ipv6=ipv6 or None,
                 dynamic_dns=dynamic_dns,
+                cname_target=cname_target,
             )
             _enqueue_prepare(domain)
             return domain
     except IntegrityError:
         raise DomainRejected({"name": f"{name} is already one of your domains."}) from None
+
+
+def cname_target_problem(target: str, domain_name: str) -> str:
+    """Why `target` cannot be where a domain's app records point (CNAME), or ""."""
+    from panel.core.models import AppInstance
+
+    try:
+        DOMAIN_NAME_VALIDATOR(target)
+    except ValidationError:
+        return "Enter a host name in lower case, such as my.example.com or home.dyndns.org."
+    if "." not in target:
+        return "Enter a full host name, such as my.example.com."
+    if target == domain_name:
+        # A CNAME at the apex is not allowed, and the apex has no record Hearth manages.
+        return f"Point to a host name, not {domain_name} itself (for example my.{domain_name})."
+    sub, _, parent = target.partition(".")
+    if AppInstance.objects.filter(subdomain=sub, domain__name=parent).exists():
+        return f"{target} is an app's own name: its record would point to itself."
+    return ""
 
 
 def _enqueue_prepare(domain: Domain) -> None:
@@ -169,7 +193,12 @@ def app_hostnames(app) -> list[HostName]:
     ]
 
 
+APP_RECORD_TYPES = ("A", "AAAA", "CNAME")
+
+
 def _records_for(domain: Domain, fqdn: str) -> list[Record]:
+    if domain.cname_target:
+        return [Record(fqdn, "CNAME", (domain.cname_target,))]
     ipv4 = domain.ipv4 or settings.HEARTH_PUBLIC_IPV4
     ipv6 = domain.ipv6 or settings.HEARTH_PUBLIC_IPV6
     records = []
@@ -206,6 +235,15 @@ def create_app_records(app) -> list[str]:
                         f"{record.name} {record.rtype} is not there yet (DNS says: {found})"
                     )
             continue
+        # A CNAME cannot share its name with other records: the kinds not wanted go first
+        # (the domain may have switched between addresses and a CNAME target).
+        for rtype in set(APP_RECORD_TYPES) - {record.rtype for record in records}:
+            try:
+                provider.delete_record(host.fqdn, rtype)
+            except ProviderError as exc:
+                raise DnsStepFailed(
+                    f"DNS record {host.fqdn} {rtype} could not be removed to make room: {exc}"
+                ) from None
         for record in records:
             try:
                 provider.set_record(record)
@@ -234,7 +272,7 @@ def remove_records_for(domain: Domain, fqdn: str) -> None:
     provider = domain_provider(domain)
     if not provider.automatic:
         return
-    for rtype in ("A", "AAAA"):
+    for rtype in APP_RECORD_TYPES:
         try:
             provider.delete_record(fqdn, rtype)
         except ProviderError as exc:
@@ -367,7 +405,13 @@ def update_dynamic_dns() -> dict[str, int]:
         if domain.ipv4 == address:
             continue
         provider = domain_provider(domain)
-        records = [Record(app.fqdn, "A", (address,)) for app in domain.apps.all()]
+        if domain.cname_target:
+            # App records are CNAMEs to one name: only that name follows the address, and
+            # only when it lives in this domain (else its own dynamic DNS moves it).
+            inside = domain.cname_target.endswith(f".{domain.name}")
+            records = [Record(domain.cname_target, "A", (address,))] if inside else []
+        else:
+            records = [Record(app.fqdn, "A", (address,)) for app in domain.apps.all()]
         try:
             for record in records:
                 provider.set_record(record)

@@ -49,6 +49,7 @@ def domain_add(request: HttpRequest) -> HttpResponse:
             ipv4=form.cleaned_data["ipv4"] or None,
             ipv6=form.cleaned_data["ipv6"] or None,
             dynamic_dns=form.cleaned_data["dynamic_dns"],
+            cname_target=form.cleaned_data["cname_target"],
         )
     except DomainRejected as exc:
         form.add_service_errors(exc.errors)

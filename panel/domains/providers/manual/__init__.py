@@ -19,8 +19,10 @@ class ManualProvider(DnsProvider):
     )
 
     def instructions(self, record: Record) -> str:
+        # Zone-file syntax: a CNAME's target is absolute, with its final dot.
+        values = [f"{v}." if record.rtype == "CNAME" else v for v in record.values]
         return f"Create the record {record.name}. {record.ttl} IN {record.rtype} " + " ".join(
-            record.values
+            values
         )
 
     def check(self, record: Record) -> str | None:

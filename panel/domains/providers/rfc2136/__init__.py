@@ -87,7 +87,9 @@ class Rfc2136Provider(DnsProvider):
 
     def set_record(self, record: Record) -> None:
         update = self._update()
-        update.replace(self._relative(record.name), record.ttl, record.rtype, *record.values)
+        # Names in values are absolute (a relative CNAME target would get the zone appended).
+        values = [f"{v}." if record.rtype == "CNAME" else v for v in record.values]
+        update.replace(self._relative(record.name), record.ttl, record.rtype, *values)
         self._send(update, f"setting {record}")
 
     def delete_record(self, name: str, rtype: str) -> None:

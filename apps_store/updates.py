@@ -136,13 +136,11 @@ def apply_auto_updates(now: datetime | None = None) -> AutoUpdateRun:
         if reason:
             run.held_for_confirmation.append(str(app))
             _ask_for_confirmation(offer, reason)
-            continue
-        try:
-            run.queued = update_app(app, release)
-        except ActionRejected as exc:
-            log.warning("automatic update of %s to %s refused: %s", app, release.version, exc)
-            continue
-        return run
+        elif run.queued is None:
+            try:
+                run.queued = update_app(app, release)
+            except ActionRejected as exc:
+                log.warning("automatic update of %s to %s refused: %s", app, release.version, exc)
     return run
 
 

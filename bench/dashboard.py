@@ -6,17 +6,20 @@
 - log latency: a real container prints a line every 50 ms; a real browser (Debian's
   Chromium) holds the app's log websocket to the panel under daphne; latency is the time the
   browser's message event fires minus Docker's timestamp of the line;
-- idle memory: the panel (daphne), the Celery worker (2 processes) and beat, 20 s after they
-  start, summed resident memory (RSS; PSS is printed too: forked workers share pages).
+- idle memory: the panel (daphne), the Celery worker and beat as supervisord runs them (the
+  commands of `writesupervisorconf`), 20 s after they start, summed resident memory (RSS;
+  PSS is printed too).
 
 Targets (issue 7): page p95 < 100 ms; queries flat in the app count; log line p95 < 250 ms;
 panel + worker + beat < 400 MiB.
-Run: .venv/bin/python bench/dashboard.py
+Run: .venv/bin/python bench/dashboard.py [--only idle-memory]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -147,44 +150,28 @@ class Processes:
         self.started = time.monotonic()
         self.procs: dict[str, subprocess.Popen] = {}
         env = {**os.environ, **ENV}
-        bin_dir = Path(sys.executable).parent
-        commands = {
-            "panel": [
-                str(bin_dir / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "panel.asgi:application",
-            ],
-            "worker": [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "panel",
-                "worker",
-                "--loglevel=WARNING",
-                "--concurrency=2",
-                "--hostname=benchdash@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            "beat": [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "panel",
-                "beat",
-                "--loglevel=WARNING",
-                f"--schedule={HOME / 'celerybeat-schedule'}",
-            ],
-        }
-        for name, command in commands.items():
-            log = (HOME / f"{name}.log").open("ab")
-            self.procs[name] = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        # The very commands `hearth up` gives supervisord, on the bench's port and home.
+        from panel.core.management.commands.writesupervisorconf import programs
+
+        chosen = [
+            program
+            for program in programs(
+                Path(sys.executable).parent,
+                ROOT,
+                HOME,
+                panel_bind=f"127.0.0.1:{self.port}",
+                worker_name="benchdash",
+            )
+            if program.name in ("panel", "worker", "beat")
+        ]
+        for program in chosen:
+            log = (HOME / f"{program.name}.log").open("ab")
+            self.procs[program.name] = subprocess.Popen(
+                shlex.split(program.command.replace("%%", "%")),
+                cwd=ROOT,
+                env={**env, **dict(program.env)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while True:
@@ -320,7 +307,35 @@ def measure_log_latency(admin, base_url: str, domain) -> list[float]:
     return [received - timestamp_ns(ts) / 1e6 for ts, received in seen]
 
 
+def measure_idle_memory() -> tuple[int, int, dict[str, list[int]]]:
+    """Start the platform's processes, let them settle for 20 s, sum their memory."""
+    processes = Processes()
+    try:
+        time.sleep(max(0.0, 20 - (time.monotonic() - processes.started)))
+        return processes.memory()
+    finally:
+        processes.stop()
+
+
+def print_memory(rss: int, pss: int, each: dict[str, list[int]]) -> None:
+    print(f"panel + worker + beat: RSS {rss / 2**20:.0f} MiB, PSS {pss / 2**20:.0f} MiB")
+    for name, sizes in each.items():
+        print(f"  {name}: RSS " + " + ".join(f"{size / 2**20:.0f}" for size in sizes) + " MiB")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--only",
+        choices=["idle-memory"],
+        help="measure only this (idle-memory: no apps, no browser, about 30 s)",
+    )
+    if parser.parse_args().only == "idle-memory":
+        setup_django()
+        rss, pss, each = measure_idle_memory()
+        print_memory(rss, pss, each)
+        print(target_line("idle-memory", rss / 2**20, "<", 400, " MiB"))
+        return 0
     setup_django()
     from panel.domains.services import ensure_default_domain
 
@@ -352,9 +367,7 @@ def main() -> int:
         f"log lines: {len(latencies)}, latency p50 {p(latencies, 50):.1f} ms, "
         f"p95 {p(latencies, 95):.1f} ms, max {max(latencies):.1f} ms"
     )
-    print(f"panel + worker + beat: RSS {rss / 2**20:.0f} MiB, PSS {pss / 2**20:.0f} MiB")
-    for name, sizes in each.items():
-        print(f"  {name}: RSS " + " + ".join(f"{size / 2**20:.0f}" for size in sizes) + " MiB")
+    print_memory(rss, pss, each)
     print(target_line("dashboard-p95", p(every, 95), "<", 100, " ms"))
     print(target_line("dashboard-queries", queries_big, "<=", queries_small))
     print(target_line("log-latency-p95", p(latencies, 95), "<", 250, " ms"))

@@ -49,23 +49,38 @@ class Program:
     command: str
     comment: str = ""
     stop_seconds: int = 15
+    # Extra environment of this program only, e.g. {"CELERY_SKIP_CHECKS": "1"}.
+    env: tuple[tuple[str, str], ...] = ()
 
 
-def programs(bin_dir: Path, root: Path, home: Path) -> list[Program]:
-    host, port = settings.HEARTH_PANEL_BIND.rsplit(":", 1)
+def programs(
+    bin_dir: Path, root: Path, home: Path, *, panel_bind: str = "", worker_name: str = "worker"
+) -> list[Program]:
+    """What supervisord runs (bench/dashboard.py measures the same commands)."""
+    host, port = (panel_bind or settings.HEARTH_PANEL_BIND).rsplit(":", 1)
     manage = f"{bin_dir}/python {root}/manage.py"
     return [
         Program("panel", f"{bin_dir}/daphne -b {host} -p {port} panel.asgi:application"),
         Program(
             "worker",
-            f"{bin_dir}/celery -A panel worker --loglevel=INFO --concurrency=2 "
-            "--hostname=worker@%%h",
-            comment="A task in the middle of a docker pull may need a while to reach a safe point.",
+            f"{bin_dir}/celery -A panel worker --loglevel=INFO --pool=threads --concurrency=4 "
+            f"--hostname={worker_name}@%%h",
+            comment=(
+                "Threads, not forked children (~80 MiB each): tasks wait on Docker, restic and "
+                "the network, not the CPU, and four let the minute's health checks run beside "
+                "three long installs.\n; A task in the middle of a docker pull may need a while "
+                "to reach a safe point."
+            ),
             stop_seconds=60,
+            # Django's system checks load every view (and their imports) for nothing here;
+            # `hearth up` has run them already.
+            env=(("CELERY_SKIP_CHECKS", "1"),),
         ),
         Program(
             "beat",
-            f"{bin_dir}/celery -A panel beat --loglevel=INFO --schedule={home}/celerybeat-schedule",
+            f"{bin_dir}/celery -A panel.monitoring.beat beat --loglevel=INFO "
+            f"--schedule={home}/celerybeat-schedule",
+            comment="Only sends the schedule's task names: no Django apps, no task modules.",
         ),
         Program("ldap", f"{manage} runldapserver", comment="The LDAP directory for apps."),
         Program(
@@ -116,7 +131,8 @@ class Command(BaseCommand):
                     comment=f"; {program.comment}\n" if program.comment else "",
                     root=root,
                     home=home,
-                    extra_env=extra,
+                    extra_env=extra
+                    + "".join(f',{name}="{_escape(value)}"' for name, value in program.env),
                     stop_seconds=program.stop_seconds,
                 )
             )

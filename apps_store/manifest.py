@@ -245,10 +245,7 @@ MANIFEST_SCHEMA: dict = {
         "backup": _options("field", pause=_BOOLEAN),
         # "recreate": the app cannot run two copies on one /app/data, so an update stops the
         # old container before starting the new one instead of switching between them.
-        "updateStrategy": {
-            "enum": ["rolling", "recreate"],
-            "x-expected": '"rolling" (the default) or "recreate"',
-        },
+        "updateStrategy": {"enum": ["rolling", "recreate"]},
     },
     "additionalProperties": False,
 }

@@ -227,3 +227,121 @@ def test_a_worker_killed_mid_update_leaves_the_old_version_serving_and_the_next_
     assert wait_for_task(update_app(site, newer).pk, timeout=180).state == Task.State.SUCCEEDED
     response = fetch(site.fqdn, "/kept.txt")
     assert (response.text, response.headers.get(VERSION_HEADER)) == ("kept\n", NEW_VERSION)
+
+
+# Recovery from a worker that died at a later point of the update, each point reproduced
+# exactly: the update's own steps run here, then the next worker's recovery.
+def begin_update(app, release, strategy: str):
+    """What update() does before the point of interest: the task row with its recovery
+    data, the app row on the new release, the new image pulled."""
+    from django.utils import timezone
+
+    from panel.core.operations import RELEASE_FIELDS, TaskProgress, _set_release
+    from panel.runtime.containers import get_runtime
+
+    previous = {name: getattr(app, name) for name in RELEASE_FIELDS}
+    task = Task.objects.create(
+        kind=Task.Kind.UPDATE,
+        app=app,
+        state=Task.State.RUNNING,
+        worker="gone@host",
+        started_at=timezone.now(),
+        params={"release": release.pk, "previous": previous, "strategy": strategy},
+    )
+    AppInstance.objects.filter(pk=app.pk).update(state=AppState.UPDATING)
+    get_runtime().pull_image(release.pinned_image)
+    manifest = validate_manifest(release.manifest)
+    _set_release(
+        app,
+        image=release.pinned_image,
+        version=manifest.version,
+        manifest=manifest.data,
+        memory_limit=manifest.memory_limit,
+        title=manifest.title,
+    )
+    return task, TaskProgress(task)
+
+
+def assert_back_on_the_old_release(app, task, old_image):
+    task.refresh_from_db()
+    app.refresh_from_db()
+    assert task.state == Task.State.FAILED and "runs 1.0.0 again" in task.error
+    assert (app.version, app.image, app.state) == ("1.0.0", old_image, AppState.RUNNING)
+    response = fetch(app.fqdn, "/kept.txt")
+    assert (response.status_code, response.text) == (200, "kept\n")
+    assert VERSION_HEADER not in response.headers
+    assert container_id_of_next(app) is None
+
+
+def container_id_of_next(app):
+    from panel.runtime.containers import get_runtime
+
+    return container_id(get_runtime(), next_container_name(app))
+
+
+def test_a_worker_lost_after_the_switch_puts_the_old_container_back_in_front(
+    site, versioned_package, docker_runtime
+):
+    from panel.core.operations import _start_beside_and_switch, recover_interrupted_tasks
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    serving = container_id(docker_runtime, names.container)
+    old_address = docker_runtime.container_address(names.container, names.network)
+    old_image = site.image
+    task, progress = begin_update(site, record_release(*versioned_package), "rolling")
+    _start_beside_and_switch(site, progress)
+    assert fetch(site.fqdn, "/kept.txt").headers[VERSION_HEADER] == NEW_VERSION
+
+    assert recover_interrupted_tasks("gone@host") == 1
+    assert_back_on_the_old_release(site, task, old_image)
+    assert container_id(docker_runtime, names.container) == serving
+    assert old_address in site_file(site)
+
+
+def test_a_worker_lost_after_the_old_container_went_starts_the_old_release_again(
+    site, versioned_package, docker_runtime
+):
+    from panel.core.operations import (
+        _retire_old_container,
+        _start_beside_and_switch,
+        recover_interrupted_tasks,
+    )
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    old_image = site.image
+    task, progress = begin_update(site, record_release(*versioned_package), "rolling")
+    _start_beside_and_switch(site, progress)
+    _retire_old_container(site, progress)
+    assert docker_runtime.container_image(names.container) != old_image
+
+    assert recover_interrupted_tasks("gone@host") == 1
+    assert_back_on_the_old_release(site, task, old_image)
+    assert docker_runtime.container_image(names.container) == old_image
+    address = docker_runtime.container_address(names.container, names.network)
+    assert address in site_file(site)
+
+
+def test_a_worker_lost_during_a_recreate_update_restores_the_pre_update_backup(
+    site, built_packages, docker_runtime, target_folder
+):
+    from panel.backups.services import create_target
+    from panel.core.operations import (
+        _pre_update_backup,
+        _remember,
+        _replace_container,
+        recover_interrupted_tasks,
+    )
+
+    create_target(name="disk", kind="filesystem", path=str(target_folder))
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    old_image = site.image
+    release = release_with(built_packages, "2.0.0", "staticsite", updateStrategy="recreate")
+    task, progress = begin_update(site, release, "recreate")
+    _remember(task, snapshot=_pre_update_backup(site, progress).pk)
+    _replace_container(site, progress)
+    # The new version changes the data before the worker dies.
+    docker_runtime.exec_in_container(names.container, ["rm", "/app/data/public/kept.txt"])
+
+    assert recover_interrupted_tasks("gone@host") == 1
+    assert_back_on_the_old_release(site, task, old_image)
+    assert "Restoring the pre-update backup" in Task.objects.get(pk=task.pk).log

@@ -87,6 +87,21 @@ _SCHEDULER_JOB = {
     "additionalProperties": False,
 }
 
+# A command the app documents for its owner (an admin tool, a cache flush...), offered on
+# the web terminal page.
+_DOCUMENTED_COMMAND = {
+    "type": "object",
+    "x-expected": 'an object with "name", "command" and optionally "description"',
+    "x-key-noun": "field",
+    "required": ["name", "command"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 80, "x-expected": "a short name"},
+        "command": {"type": "string", "minLength": 1, "x-expected": "a non-empty shell command"},
+        "description": _STRING,
+    },
+    "additionalProperties": False,
+}
+
 ADDON_OPTIONS: dict[str, dict] = {
     "localstorage": _options(
         ftp={"type": "object", "x-expected": "an object"},
@@ -220,6 +235,11 @@ MANIFEST_SCHEMA: dict = {
         "multiDomain": _BOOLEAN,
         "postInstallMessage": _STRING,
         "configurePath": _STRING,
+        "commands": {
+            "type": "array",
+            "items": _DOCUMENTED_COMMAND,
+            "x-expected": "a list of commands",
+        },
         "logPaths": {
             "type": "array",
             "items": _ABSOLUTE_PATH,
@@ -392,6 +412,11 @@ class Manifest:
     @property
     def udp_ports(self) -> dict[str, dict]:
         return copy.deepcopy(self.data.get("udpPorts", {}))
+
+    @property
+    def commands(self) -> list[dict]:
+        """The app's documented commands: [{"name", "command", "description"?}]."""
+        return [dict(item) for item in self.data.get("commands", [])]
 
     @property
     def log_paths(self) -> list[str]:

@@ -343,6 +343,12 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             rows, cols = json.loads(text_data)["resize"]
             await asyncio.to_thread(get_runtime().resize_terminal, self.exec_id, rows, cols)
             return
+        if text_data and text_data.startswith('{"run"'):
+            # A documented command by name: typed into the shell as if by hand, and logged.
+            command = await _documented_command(self.app, self.scope.get("user"), text_data)
+            if command:
+                await asyncio.to_thread(self.sock.sendall, (command + "\r").encode())
+            return
         payload = bytes_data if bytes_data is not None else (text_data or "").encode()
         await asyncio.to_thread(self.sock.sendall, payload)
 
@@ -356,6 +362,20 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(OSError):
                 self.sock.close()
             await _record_terminal(self.app, self.scope.get("user"), "closed")
+
+
+@database_sync_to_async
+def _documented_command(app: AppInstance | None, user, text_data: str) -> str:
+    """The text of the documented command a {"run": name} frame names ("" if none), logged."""
+    from panel.core.services import ActionRejected
+    from panel.monitoring.commands import find_command, record_command_run
+
+    try:
+        item = find_command(app, str(json.loads(text_data).get("run", "")))
+    except (ActionRejected, ValueError, AttributeError):
+        return ""
+    record_command_run(app, user, item, "typed into the terminal")
+    return item["command"]
 
 
 @database_sync_to_async

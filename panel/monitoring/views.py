@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -118,8 +120,28 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     return redirect("monitoring:notifications")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @admin_required
 def app_terminal(request: HttpRequest, app_id) -> HttpResponse:
+    """The shell (JavaScript), and the documented commands as buttons. Without JavaScript a
+    button POSTs here, the command runs with `docker exec` and the page shows its output."""
+    from panel.core.services import ActionRejected
+    from panel.monitoring.commands import documented_commands, run_documented_command
+
     app = get_app_for_user(request, app_id)
-    return render(request, "monitoring/terminal.html", {"app": app})
+    # The last run's output travels in the session across the redirect (POST, redirect, GET).
+    key = f"terminal-run-{app.pk.hex}"
+    if request.method == "POST":
+        try:
+            run = run_documented_command(app, request.POST.get("command", ""), user=request.user)
+        except ActionRejected as exc:
+            messages.error(request, exc.errors["command"])
+        else:
+            request.session[key] = dataclasses.asdict(run)
+        return redirect("monitoring:app_terminal", app_id=app.pk)
+    context = {
+        "app": app,
+        "commands": documented_commands(app),
+        "run": request.session.pop(key, None),
+    }
+    return render(request, "monitoring/terminal.html", context)

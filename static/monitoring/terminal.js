@@ -16,4 +16,14 @@
     term.focus();
   };
   term.onData(function (data) { if (socket.readyState === WebSocket.OPEN) socket.send(data); });
+  // Documented commands: with the shell open, the server types the named command into it (and
+  // logs it); otherwise the form posts and the command runs without a shell.
+  document.querySelectorAll("form.run-command").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      event.preventDefault();
+      socket.send(JSON.stringify({ run: form.dataset.command }));
+      term.focus();
+    });
+  });
 })();

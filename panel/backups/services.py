@@ -368,19 +368,24 @@ def _put_back(app: AppInstance, folder: Path, progress) -> None:
     if runtime.container_status(container).exists:
         runtime.stop_container(container)
     restore_app_addons(app, folder)
-    restore_configuration(app, folder)
+    if restore_configuration(app, folder):
+        # Environment only reaches a new container; start() makes one from the app's row.
+        runtime.remove_container(container)
     start(app, progress)
 
 
-def restore_configuration(app: AppInstance, folder: Path) -> None:
-    """Put the backup's env overrides back on the app (the container is made from them).
+def restore_configuration(app: AppInstance, folder: Path) -> bool:
+    """Put the backup's env overrides back on the app; True when they differ from now.
 
     Older backups hold no env_overrides: the app's current ones stay.
     """
     config = json.loads((folder / CONFIG_FILE).read_text())
-    if isinstance(config.get("env_overrides"), dict):
-        app.env_overrides = config["env_overrides"]
-        app.save(update_fields=["env_overrides", "updated_at"])
+    overrides = config.get("env_overrides")
+    if not isinstance(overrides, dict) or overrides == (app.env_overrides or {}):
+        return False
+    app.env_overrides = overrides
+    app.save(update_fields=["env_overrides", "updated_at"])
+    return True
 
 
 def restore_data(app: AppInstance, backup: Backup) -> None:

@@ -188,6 +188,10 @@ def test_a_broken_new_version_is_removed_while_the_old_container_keeps_serving(
     assert "Restoring the pre-update backup" not in task.log
     site.refresh_from_db()
     assert (site.version, site.state) == ("1.0.0", AppState.RUNNING)
+    # The trial container was not restarted in a loop, so no false "keeps restarting" alarm.
+    from panel.monitoring.services import check_all_apps_health
+
+    assert check_all_apps_health()[site.id.hex] == "healthy"
     assert Event.objects.filter(action="rollback", app=site).exists()
 
 

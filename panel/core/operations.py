@@ -466,9 +466,10 @@ def _start_beside_and_switch(app: AppInstance, progress: TaskProgress) -> None:
     address = side_by_side_address(runtime.network_subnet(names.network), current)
     name = next_container_name(app)
     progress.step(60, f"Starting {app.version} at {address}, beside the running one at {current}")
-    runtime.run_container(replace(_spec(app, address), name=name))
+    runtime.run_container(replace(_spec(app, address), name=name), restart=False)
     progress.step(75, f"Waiting for {app.manifest['healthCheckPath']} of {app.version}")
     _wait_healthy(app, address, progress, container=name)
+    runtime.keep_restarting(name)
     progress.step(88, f"Switching {app.fqdn} to {app.version} at {address}")
     write_app_site(app, address)
 

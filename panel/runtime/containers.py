@@ -141,10 +141,16 @@ class DockerRuntime:
             self.client.volumes.create(names.volume, labels=self._labels(app_hex_id, "data"))
 
     # Containers --------------------------------------------------------------------------
-    def run_container(self, spec: ContainerSpec) -> str:
-        """(Re)create the app's container from `spec`, start it, and return its address."""
+    def run_container(self, spec: ContainerSpec, *, restart: bool = True) -> str:
+        """(Re)create the app's container from `spec`, start it, and return its address.
+
+        `restart=False` leaves Docker's restart policy off (a new version on trial: if it
+        crashes it should stay down and say so, not crash-loop beside the serving one).
+        """
         self.remove_container(spec.name)
         kwargs = spec.docker_create_kwargs()
+        if not restart:
+            kwargs["restart_policy"] = {"Name": "no"}
         if spec.ipv4_address:
             kwargs["networking_config"] = {
                 spec.network: self.client.api.create_endpoint_config(ipv4_address=spec.ipv4_address)
@@ -176,6 +182,13 @@ class DockerRuntime:
             return self.client.containers.get(name).attrs["Config"]["Image"]
         except NotFound:
             return None
+
+    def keep_restarting(self, name: str) -> None:
+        """Give a running container the restart policy app containers have."""
+        try:
+            self._container(name).update(restart_policy={"Name": "unless-stopped"})
+        except APIError as exc:
+            raise RuntimeFailure(f"could not update container {name}: {exc.explanation}") from None
 
     def rename_container(self, name: str, new_name: str) -> None:
         """Give a (running) container another name; it keeps its address and processes."""

@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE["certificate-renewal"] = {
 # Dynamic DNS: where the host asks for its public IPv4 address (the body is the address).
 HEARTH_PUBLIC_IP_URL = env_str("HEARTH_PUBLIC_IP_URL", "https://api.ipify.org")
 CELERY_BEAT_SCHEDULE["dynamic-dns"] = {"task": "domains.update_dynamic_dns", "schedule": 300.0}
+# Old locations kept as redirects for the days the owner chose.
+CELERY_BEAT_SCHEDULE["redirect-expiry"] = {"task": "domains.expire_redirects", "schedule": 3600.0}
 # Firewall (manage.py applyfirewall): SSH stays open; extra TCP ports (mail, once it is on).
 HEARTH_SSH_PORT = env_int("HEARTH_SSH_PORT", 22)
 HEARTH_FIREWALL_EXTRA_TCP = [int(p) for p in env_list("HEARTH_FIREWALL_EXTRA_TCP", [])]

@@ -247,6 +247,7 @@ def change_app_location(
     domain: Domain | None,
     user=None,
     redirect_old: bool = False,
+    redirect_days: int | None = None,
 ) -> Task:
     """Move an app to another subdomain and/or domain: the new location is the app's at once
     (so nothing else can take it); the worker moves DNS, certificate, nginx and the origin.
@@ -254,7 +255,7 @@ def change_app_location(
     The app goes through the restart states: its container is recreated with the new origin.
     """
     from panel.domains.models import LocationChange
-    from panel.domains.services import app_hostnames
+    from panel.domains.services import app_hostnames, redirect_expiry
 
     subdomain = (subdomain or "").strip().lower()
     if domain is not None and (subdomain, domain.pk) == (app.subdomain, app.domain_id):
@@ -278,10 +279,15 @@ def change_app_location(
             old_names = [[host.fqdn, host.domain.pk] for host in app_hostnames(app)]
             AppInstance.objects.filter(pk=app.pk).update(subdomain=subdomain, domain=domain)
             if redirect_old:
-                # Old links keep working: the old name now redirects (until the owner
-                # removes it from the app's names).
+                # Old links keep working: the old name now redirects, for the days the
+                # owner chose (panel.domains.services.expire_redirects) or until removed.
                 AppAlias.objects.create(
-                    app=app, subdomain=old_subdomain, domain=old_domain, redirect=True
+                    app=app,
+                    subdomain=old_subdomain,
+                    domain=old_domain,
+                    redirect=True,
+                    # None: until removed by hand; else beat removes it then.
+                    expires_at=redirect_expiry(redirect_days),
                 )
             task = Task.objects.create(
                 kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)

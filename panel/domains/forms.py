@@ -102,7 +102,16 @@ class LocationForm(forms.Form):
     redirect_old = forms.BooleanField(
         required=False,
         label="Redirect the old address to the new one",
-        help_text="Old links keep working; remove the redirect from the names below later",
+        help_text="Old links keep working for as long as you choose below",
+    )
+    redirect_days = forms.TypedChoiceField(
+        choices=[(7, "for 7 days"), (30, "for 30 days"), (90, "for 90 days"), (0, "forever")],
+        coerce=int,
+        initial=30,
+        required=False,
+        empty_value=30,
+        label="Keep the redirect",
+        help_text="It is then removed with its DNS record; 'forever' until you remove it",
     )
 
     def __init__(self, *args, **kwargs) -> None:

@@ -134,6 +134,9 @@ class AppAlias(models.Model):
     subdomain = models.CharField(max_length=63)
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="aliases")
     redirect = models.BooleanField(default=False)
+    # An old location kept as a redirect "for a while": removed (with its DNS record, its
+    # place in the certificate and nginx) once this passes; empty means until removed by hand.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["domain__name", "subdomain"]

@@ -237,13 +237,14 @@ def create_app_records(app) -> list[str]:
             continue
         # A CNAME cannot share its name with other records: the kinds not wanted go first
         # (the domain may have switched between addresses and a CNAME target).
-        for rtype in set(APP_RECORD_TYPES) - {record.rtype for record in records}:
+        for rtype in sorted(set(APP_RECORD_TYPES) - {record.rtype for record in records}):
             try:
                 provider.delete_record(host.fqdn, rtype)
             except ProviderError as exc:
-                raise DnsStepFailed(
-                    f"DNS record {host.fqdn} {rtype} could not be removed to make room: {exc}"
-                ) from None
+                for earlier_provider, earlier in done:
+                    _quietly_delete(earlier_provider, earlier)
+                what = records[0] if records else host.fqdn
+                raise DnsStepFailed(f"DNS record {what} could not be created: {exc}") from None
         for record in records:
             try:
                 provider.set_record(record)
@@ -289,10 +290,18 @@ def _covers_all(certificate: Certificate, names: list[str]) -> bool:
 
 def drop_stale_app_certificate(app) -> None:
     """After a move or new aliases: the app's own certificate goes (row and files) when it
-    no longer covers every name of the app."""
+    no longer covers every name of the app — or, issued by ACME, when it names one the app
+    gave up (an expired redirect): the task issues one for the names it has now."""
     names = app_certificate_names(app)
     for certificate in Certificate.objects.filter(app_id=app.pk).select_related("domain"):
-        if certificate.domain_id != app.domain_id or not _covers_all(certificate, names):
+        given_up = certificate.source == Certificate.Source.ACME and set(certificate.names) - {
+            name.lower() for name in names
+        }
+        if (
+            certificate.domain_id != app.domain_id
+            or not _covers_all(certificate, names)
+            or given_up
+        ):
             remove_certificate_files(certificate)
             certificate.delete()
 
@@ -331,7 +340,10 @@ def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
     from panel.core.states import ACTION_STATES, AppState
     from panel.domains.models import LocationChange
 
-    mine = {alias.fqdn for alias in AppAlias.objects.filter(app_id=app.pk).select_related("domain")}
+    current = AppAlias.objects.filter(app_id=app.pk).select_related("domain")
+    mine = {alias.fqdn for alias in current}
+    # A redirect kept for a while keeps its end date when the other names change.
+    expiry = {(alias.fqdn, alias.redirect): alias.expires_at for alias in current}
     wanted: list[tuple[str, Domain, bool]] = []
     errors: list[str] = []
     for fqdn, redirect in names:
@@ -359,7 +371,14 @@ def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
             app.transition_to(ACTION_STATES["restart"])
             AppAlias.objects.filter(app_id=app.pk).delete()
             AppAlias.objects.bulk_create(
-                AppAlias(app=app, subdomain=s, domain=d, redirect=r) for s, d, r in wanted
+                AppAlias(
+                    app=app,
+                    subdomain=s,
+                    domain=d,
+                    redirect=r,
+                    expires_at=expiry.get((f"{s}.{d.name}", r)),
+                )
+                for s, d, r in wanted
             )
             task = Task.objects.create(
                 kind=CHANGE_LOCATION, app=app, app_label=str(app), requested_by=_user(user)
@@ -371,6 +390,42 @@ def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
     except IntegrityError:
         raise ActionRejected({"aliases": "One of these names was just taken."}) from None
     return task
+
+
+def redirect_expiry(days: int | None, now: datetime.datetime | None = None):
+    """When a redirect kept for `days` days ends (None: it stays until removed by hand)."""
+    if not days:
+        return None
+    return (now or timezone.now()) + datetime.timedelta(days=int(days))
+
+
+def expire_redirects(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Remove redirects whose time is over. Each app's names are set again without them,
+    which is the task that removes their DNS records, certificate names and nginx server
+    names; an app that is busy or not running is left for the next run."""
+    from panel.core.events import record_event
+    from panel.core.services import ActionRejected
+
+    now = now or timezone.now()
+    counts = {"expired": 0, "postponed": 0}
+    due = AppAlias.objects.filter(redirect=True, expires_at__lte=now).select_related("app")
+    for app in {alias.app for alias in due}:
+        aliases = list(AppAlias.objects.filter(app=app).select_related("domain"))
+        gone = [a for a in aliases if a.redirect and a.expires_at and a.expires_at <= now]
+        keep = [(a.fqdn, a.redirect) for a in aliases if a not in gone]
+        try:
+            set_app_aliases(app, keep)
+        except ActionRejected as exc:
+            log.info("redirects of %s expire later: %s", app, exc)
+            counts["postponed"] += len(gone)
+            continue
+        counts["expired"] += len(gone)
+        record_event(
+            "redirect_expired",
+            app=app,
+            message="no longer redirecting: " + ", ".join(a.fqdn for a in gone),
+        )
+    return counts
 
 
 # Dynamic DNS ---------------------------------------------------------------------------

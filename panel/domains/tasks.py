@@ -38,3 +38,11 @@ def reapply_firewall() -> str:
     from panel.domains.host_firewall import reapply_if_managed
 
     return reapply_if_managed()
+
+
+@shared_task(name="domains.expire_redirects")
+def expire_redirects() -> dict[str, int]:
+    """Beat, hourly: old locations kept as redirects for a while go when their time is over."""
+    from panel.domains.services import expire_redirects as expire
+
+    return expire()

@@ -154,6 +154,7 @@ def app_location(request: HttpRequest, app_id) -> HttpResponse:
                 domain=form.cleaned_data["domain"],
                 user=request.user,
                 redirect_old=form.cleaned_data["redirect_old"],
+                redirect_days=form.cleaned_data["redirect_days"] or None,
             )
         except ActionRejected as exc:
             form.add_service_errors(exc.errors)

@@ -349,3 +349,21 @@ def test_a_worker_lost_during_a_recreate_update_restores_the_pre_update_backup(
     assert recover_interrupted_tasks("gone@host") == 1
     assert_back_on_the_old_release(site, task, old_image)
     assert "Restoring the pre-update backup" in Task.objects.get(pk=task.pk).log
+
+
+def test_reconcile_removes_a_next_container_no_update_works_on(site, docker_runtime):
+    from dataclasses import replace
+
+    from panel.core.operations import _spec
+    from panel.runtime.spec import side_by_side_address
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    serving = container_id(docker_runtime, names.container)
+    subnet = docker_runtime.network_subnet(names.network)
+    current = docker_runtime.container_address(names.container, names.network)
+    spare = side_by_side_address(subnet, current)
+    docker_runtime.run_container(replace(_spec(site, spare), name=next_container_name(site)))
+    report = reconcile_apps()
+    assert report.removed_containers == [next_container_name(site)]
+    assert container_id(docker_runtime, next_container_name(site)) is None
+    assert container_id(docker_runtime, names.container) == serving

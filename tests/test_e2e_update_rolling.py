@@ -367,3 +367,18 @@ def test_reconcile_removes_a_next_container_no_update_works_on(site, docker_runt
     assert report.removed_containers == [next_container_name(site)]
     assert container_id(docker_runtime, next_container_name(site)) is None
     assert container_id(docker_runtime, names.container) == serving
+
+
+def test_a_worker_lost_during_the_pre_update_backups_pause_unpauses_the_app(
+    site, versioned_package, docker_runtime
+):
+    from panel.core.operations import recover_interrupted_tasks
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    old_image = site.image
+    task, _ = begin_update(site, record_release(*versioned_package), "rolling")
+    docker_runtime.pause_container(names.container)  # as a backup of a "pause" app does
+
+    assert recover_interrupted_tasks("gone@host") == 1
+    assert docker_runtime.container_status(names.container).status == "running"
+    assert_back_on_the_old_release(site, task, old_image)

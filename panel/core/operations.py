@@ -507,7 +507,10 @@ def _put_previous_release_back(
     created = runtime.container_created(names.container)
     old_kept = created is not None and (since is None or created < since.timestamp())
     if old_kept:
-        if not runtime.container_status(names.container).running:
+        status = runtime.container_status(names.container)
+        if status.status == "paused":  # the worker died during a pre-update backup's copy
+            runtime.unpause_container(names.container)
+        elif not status.running:
             runtime.start_container(names.container)
     else:
         runtime.run_container(_spec(app, runtime.ensure_network(names, app.id.hex)))

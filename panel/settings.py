@@ -305,3 +305,5 @@ HEARTH_SSH_PORT = env_int("HEARTH_SSH_PORT", 22)
 HEARTH_FIREWALL_EXTRA_TCP = [int(p) for p in env_list("HEARTH_FIREWALL_EXTRA_TCP", [])]
 # Off in the test settings: a test session never loads the host's firewall.
 HEARTH_FIREWALL_ON_HOST = True
+# Where Hearth's firewall lives when not in the host's own network namespace.
+HEARTH_FIREWALL_NETNS = env_str("HEARTH_FIREWALL_NETNS", "")

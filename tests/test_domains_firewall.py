@@ -208,3 +208,57 @@ def test_the_port_sshd_listens_on_stays_open_whatever_the_settings_say():
         'LISTEN 0 511 127.0.0.1:6379 0.0.0.0:* users:(("redis-server",pid=9,fd=6))\n'
     )
     assert sshd_ports_in(ss) == {2200}
+
+
+@pytest.mark.django_db
+def test_the_managed_firewall_follows_apps_ports_installed_changed_and_removed(
+    namespaces, make_app, settings, django_capture_on_commit_callbacks
+):
+    from panel.core.models import AppInstance
+    from panel.domains.app_settings import change_host_ports
+
+    server, client, server_ip = namespaces
+    settings.HEARTH_FIREWALL_NETNS = server
+    settings.HEARTH_SSH_PORT = 22
+    manifest = {"tcpPorts": {"ECHO_PORT": {"title": "Echo", "defaultValue": 7000}}}
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", server, sys.executable, "-c", LISTENER, "22", "7000", "7100"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        assert reapply_if_managed().startswith("the host firewall is not managed")
+        call_command("applyfirewall", stdout=io.StringIO())  # what `hearth up` does
+        assert ruleset_path().exists()
+        assert not reachable(client, server_ip, 7000)
+
+        # Installed with a port: the firewall is loaded again once the row commits.
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            app = make_app("echo", manifest=manifest, host_ports={"ECHO_PORT": 7000})
+        assert len(queued) == 1
+        assert "7000 (echo: ECHO_PORT)" in reapply_if_managed()
+        assert reachable(client, server_ip, 7000)
+
+        # Moved to another port: the old one closes, the new one opens.
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            change_host_ports(app, {"ECHO_PORT": 7100})
+        assert len(queued) >= 2  # the restart task, and the firewall
+        reapply_if_managed()
+        assert not reachable(client, server_ip, 7000) and reachable(client, server_ip, 7100)
+
+        # Uninstalled (the task deletes the row): closed again; SSH stayed open throughout.
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            AppInstance.objects.filter(pk=app.pk).first().delete()
+        assert len(queued) == 1
+        reapply_if_managed()
+        assert not reachable(client, server_ip, 7100) and reachable(client, server_ip, 22)
+
+        # An app without ports changes nothing, so nothing is queued.
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            make_app("plain")
+        assert queued == []
+    finally:
+        ruleset_path().unlink(missing_ok=True)
+        listener.kill()
+        listener.wait(timeout=5)

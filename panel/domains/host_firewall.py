@@ -59,7 +59,8 @@ def ruleset_path() -> Path:
 
 
 def is_managed() -> bool:
-    return getattr(settings, "HEARTH_FIREWALL_ON_HOST", True) and ruleset_path().exists()
+    on_host = getattr(settings, "HEARTH_FIREWALL_ON_HOST", True)
+    return (on_host or managed_netns() is not None) and ruleset_path().exists()
 
 
 _SSHD = re.compile(r":(\d+)\s.*users:\(\(\"sshd\"")
@@ -105,15 +106,24 @@ def firewall_plan() -> FirewallPlan:
     return plan
 
 
+def managed_netns() -> str | None:
+    """The network namespace whose firewall Hearth owns (HEARTH_FIREWALL_NETNS), or None for
+    the host's own."""
+    return getattr(settings, "HEARTH_FIREWALL_NETNS", "") or None
+
+
 def apply_host_firewall(netns: str | None = None) -> FirewallPlan:
-    """Load the ruleset; on the host itself (no netns) remember it, which marks the host's
-    firewall as Hearth's to re-apply when apps' ports change."""
+    """Load the ruleset where Hearth's firewall lives (or into `netns`, a one-off) and, in
+    the first case, remember it: that marks the firewall as Hearth's to load again when
+    apps' ports change."""
+    managed = netns is None
+    netns = netns or managed_netns()
     if netns is None and not getattr(settings, "HEARTH_FIREWALL_ON_HOST", True):
         raise FirewallError("these settings never load the host's firewall (tests)")
     plan = firewall_plan()
     text = render_ruleset(plan.open_ports())
     apply_ruleset(text, netns=netns)
-    if netns is None:
+    if managed:
         path = ruleset_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -4,7 +4,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from panel.domains.firewall import FirewallError, render_ruleset
-from panel.domains.host_firewall import apply_host_firewall, firewall_plan, ruleset_path
+from panel.domains.host_firewall import (
+    apply_host_firewall,
+    firewall_plan,
+    managed_netns,
+    ruleset_path,
+)
 
 
 class Command(BaseCommand):
@@ -25,7 +30,8 @@ class Command(BaseCommand):
             self.stdout.write(render_ruleset(plan.open_ports()))
             self.stdout.write(plan.describe())
             return
-        if netns is None and not getattr(settings, "HEARTH_FIREWALL_ON_HOST", True):
+        on_host = netns is None and managed_netns() is None
+        if on_host and not getattr(settings, "HEARTH_FIREWALL_ON_HOST", True):
             # The test settings: a test session must never replace the host's firewall.
             raise CommandError(
                 "these settings do not manage the host firewall (HEARTH_FIREWALL_ON_HOST is "
@@ -35,5 +41,10 @@ class Command(BaseCommand):
             plan = apply_host_firewall(netns=netns)
         except FirewallError as exc:
             raise CommandError(f"the firewall was not changed: {exc}") from None
-        where = f"network namespace {netns}" if netns else f"this host (kept in {ruleset_path()})"
+        if netns:
+            where = f"network namespace {netns}"
+        else:
+            kept = f"kept in {ruleset_path()}, loaded again when apps' ports change"
+            where = f"network namespace {managed_netns()}" if managed_netns() else "this host"
+            where += f" ({kept})"
         self.stdout.write(f"Firewall loaded into {where}:\n{plan.describe()}")

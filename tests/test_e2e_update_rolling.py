@@ -157,6 +157,7 @@ def test_a_rolling_update_serves_every_request_and_then_the_new_version(
         names.container, ["cat", "/app/data/public/kept.txt"]
     )
     assert (code, output) == (0, "kept\n")
+    assert docker_runtime.container_stats(names.container) is not None  # metrics
     report = reconcile_apps()
     assert not report.removed_containers and not report.restarted and not report.rewritten_sites
     assert Event.objects.filter(action="update_applied", app=site).exists()
@@ -382,3 +383,31 @@ def test_a_worker_lost_during_the_pre_update_backups_pause_unpauses_the_app(
     assert recover_interrupted_tasks("gone@host") == 1
     assert docker_runtime.container_status(names.container).status == "running"
     assert_back_on_the_old_release(site, task, old_image)
+
+
+def test_an_open_log_viewer_follows_the_app_onto_its_new_container(
+    site, versioned_package, docker_runtime
+):
+    from panel.monitoring.consumers import LogFollower
+    from panel.monitoring.logstream import LogCursor, LogLine
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    seen: list = []
+    follower = LogFollower(names.container, LogCursor(), 0, seen.append)
+    follower.start()
+    try:
+        fetch(site.fqdn, "/before-the-update")
+        task = wait_for_task(update_app(site, record_release(*versioned_package)).pk, timeout=180)
+        assert task.state == Task.State.SUCCEEDED, task.error
+        fetch(site.fqdn, "/after-the-update")  # answered, and logged, by the new container
+        deadline = time.monotonic() + 30
+        texts: list[str] = []
+        while time.monotonic() < deadline:
+            texts = [item.text for item in seen if isinstance(item, LogLine)]
+            if any("/after-the-update" in text for text in texts):
+                break
+            time.sleep(0.2)
+    finally:
+        follower.stop()
+    assert any("/before-the-update" in text for text in texts)
+    assert any("/after-the-update" in text for text in texts), texts[-5:]

@@ -188,3 +188,47 @@ def test_dynamic_dns_moves_only_the_cname_target_inside_the_domain(
     # The app's own record stays a CNAME (an A beside it would break it).
     assert lookup(app.fqdn, "CNAME", bind.server) == [f"my.{bind_domain.name}"]
     remove_app_records(app)
+
+
+def test_the_owner_switches_a_domain_to_cname_records_later(
+    bind, bind_domain, owner_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from panel.core.models import Event
+    from panel.domains.services import refresh_app_records
+
+    Domain.objects.filter(pk=bind_domain.pk).update(cname_target="")
+    app = _app(bind_domain, "files")
+    bind_domain.refresh_from_db()
+    create_app_records(app)
+    url = reverse("domains:records", args=[bind_domain.pk])
+    page = owner_client.get(reverse("domains:detail", args=[bind_domain.pk])).content.decode()
+    assert 'name="cname_target"' in page
+
+    refused = owner_client.post(url, {"cname_target": f"files.{bind_domain.name}"})
+    assert refused.status_code == 400
+    assert "an app's own name" in refused.context["cname_form"].errors["cname_target"][0]
+    assert Domain.objects.get(pk=bind_domain.pk).cname_target == ""
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        saved = owner_client.post(url, {"cname_target": f"home.{bind_domain.name}"})
+    assert saved.status_code == 302 and len(queued) == 1
+    bind_domain.refresh_from_db()
+    assert refresh_app_records(bind_domain) == {"updated": 1, "failed": 0}
+    assert lookup(app.fqdn, "CNAME", bind.server) == [f"home.{bind_domain.name}"]
+
+    # A provider that refuses: the event names the record and why; the app keeps its record.
+    Domain.objects.filter(pk=bind_domain.pk).update(
+        provider_config=bind.provider_config(zone=bind.zone, key_secret="d3Jvbmcgc2VjcmV0IGtleQ==")
+    )
+    bind_domain.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        owner_client.post(url, {"cname_target": ""})
+    bind_domain.refresh_from_db()
+    assert refresh_app_records(bind_domain) == {"updated": 0, "failed": 1}
+    failure = Event.objects.get(action="domain_records", outcome="failed")
+    assert f"DNS record {app.fqdn} A 127.0.0.5 could not be created" in failure.message
+    assert lookup(app.fqdn, "CNAME", bind.server) == [f"home.{bind_domain.name}"]
+    remove = get_provider("rfc2136", bind_domain.name, bind.provider_config(zone=bind.zone))
+    remove.delete_record(app.fqdn, "CNAME")

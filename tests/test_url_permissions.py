@@ -93,6 +93,7 @@ AUDIENCE = {
     "domains:detail": ADMIN,
     "domains:remove": ADMIN,
     "domains:certificate": ADMIN,
+    "domains:records": ADMIN,
     "domains:app_location": ADMIN,
     "domains:app_aliases": ADMIN,
     "domains:app_ports": ADMIN,

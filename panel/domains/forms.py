@@ -201,3 +201,16 @@ class EnvOverridesForm(forms.Form):
     def add_service_errors(self, errors: dict[str, str]) -> None:
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
+
+
+class CnameTargetForm(forms.Form):
+    cname_target = forms.CharField(
+        max_length=253,
+        required=False,
+        label="App records as CNAME to",
+        help_text="A host name such as my.example.com; empty: A/AAAA records to this server",
+    )
+
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)

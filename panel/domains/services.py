@@ -155,6 +155,51 @@ def cname_target_problem(target: str, domain_name: str) -> str:
     return ""
 
 
+def set_cname_target(domain: Domain, target: str, user=None) -> Domain:
+    """Point the domain's app records at `target` (a CNAME; "" for A/AAAA records again).
+    The apps' records are then rewritten by a task, each switching kind in DNS."""
+    from panel.core.events import record_event
+
+    target = (target or "").strip().lower().rstrip(".")
+    if target and (problem := cname_target_problem(target, domain.name)):
+        raise DomainRejected({"cname_target": problem})
+    with transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).update(cname_target=target)
+        domain.cname_target = target
+        record_event(
+            "domain_records",
+            app_label=domain.name,
+            actor=user,
+            message=f"app records: CNAME to {target}" if target else "app records: A/AAAA",
+        )
+        _enqueue_record_refresh(domain)
+    return domain
+
+
+def _enqueue_record_refresh(domain: Domain) -> None:
+    from panel.domains.tasks import refresh_app_records_task
+
+    transaction.on_commit(lambda: refresh_app_records_task.delay(domain.pk))
+
+
+def refresh_app_records(domain: Domain) -> dict[str, int]:
+    """Write every app's records on the domain again, as its settings now say; a failure
+    is an event naming the record and why (the app keeps its previous record)."""
+    from panel.core.events import record_event
+    from panel.core.models import Event
+
+    counts = {"updated": 0, "failed": 0}
+    for app in domain.apps.select_related("domain"):
+        try:
+            create_app_records(app)
+        except DnsStepFailed as exc:
+            counts["failed"] += 1
+            record_event("domain_records", app=app, outcome=Event.Outcome.FAILED, message=str(exc))
+        else:
+            counts["updated"] += 1
+    return counts
+
+
 def _enqueue_prepare(domain: Domain) -> None:
     from panel.domains.tasks import prepare_domain_task
 

@@ -46,3 +46,13 @@ def expire_redirects() -> dict[str, int]:
     from panel.domains.services import expire_redirects as expire
 
     return expire()
+
+
+@shared_task(name="domains.refresh_app_records")
+def refresh_app_records_task(domain_id: int) -> dict[str, int]:
+    """After a domain's record settings changed (CNAME target): every app's records again."""
+    from panel.domains.models import Domain
+    from panel.domains.services import refresh_app_records
+
+    domain = Domain.objects.filter(pk=domain_id).first()
+    return refresh_app_records(domain) if domain is not None else {}

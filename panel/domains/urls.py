@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:domain_id>/", views.domain_detail, name="detail"),
     path("<int:domain_id>/remove/", views.domain_remove, name="remove"),
     path("<int:domain_id>/certificate/", views.certificate_upload, name="certificate"),
+    path("<int:domain_id>/records/", views.domain_records, name="records"),
     path("apps/<uuid:app_id>/location/", views.app_location, name="app_location"),
     path("apps/<uuid:app_id>/aliases/", views.app_aliases, name="app_aliases"),
     path("apps/<uuid:app_id>/ports/", views.app_ports, name="app_ports"),

@@ -7,7 +7,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from panel.core.access import admin_required, get_app_for_user
 from panel.core.services import ActionRejected, change_app_location
-from panel.domains.forms import AliasesForm, CertificateUploadForm, DomainForm, LocationForm
+from panel.domains.forms import (
+    AliasesForm,
+    CertificateUploadForm,
+    CnameTargetForm,
+    DomainForm,
+    LocationForm,
+)
 from panel.domains.models import Domain
 from panel.domains.providers import ProviderError
 from panel.domains.services import (
@@ -17,6 +23,7 @@ from panel.domains.services import (
     domain_provider,
     remove_domain,
     set_app_aliases,
+    set_cname_target,
     upload_certificate,
 )
 from panel.proxy.nginx import ProxyError
@@ -66,7 +73,11 @@ def domain_detail(request: HttpRequest, domain_id: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, domain: Domain, form: CertificateUploadForm, status: int = 200
+    request: HttpRequest,
+    domain: Domain,
+    form: CertificateUploadForm,
+    status: int = 200,
+    cname_form: CnameTargetForm | None = None,
 ) -> HttpResponse:
     try:
         provider = domain_provider(domain)
@@ -90,6 +101,7 @@ def _render_detail(
         "rows": rows,
         "certificates": domain.certificates.select_related("app"),
         "form": form,
+        "cname_form": cname_form or CnameTargetForm(initial={"cname_target": domain.cname_target}),
     }
     return render(request, "domains/detail.html", context, status=status)
 
@@ -256,3 +268,21 @@ def app_environment(request: HttpRequest, app_id) -> HttpResponse:
             messages.success(request, f"Restarting {app.title} with its new environment.")
             return redirect("core:task_detail", task_id=task.pk)
     return _render_app_settings(request, app, env_form=form, status=400)
+
+
+@require_POST
+@admin_required
+def domain_records(request: HttpRequest, domain_id: int) -> HttpResponse:
+    """How the domain's app records point here: A/AAAA, or a CNAME to one host name."""
+    domain = get_object_or_404(Domain, pk=domain_id)
+    form = CnameTargetForm(request.POST)
+    if form.is_valid():
+        try:
+            set_cname_target(domain, form.cleaned_data["cname_target"], user=request.user)
+        except DomainRejected as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, f"Rewriting the app records of {domain.name}.")
+            return redirect("domains:detail", domain_id=domain.pk)
+    upload = CertificateUploadForm(apps=domain.apps.all())
+    return _render_detail(request, domain, upload, status=400, cname_form=form)

@@ -411,3 +411,21 @@ def test_an_open_log_viewer_follows_the_app_onto_its_new_container(
         follower.stop()
     assert any("/before-the-update" in text for text in texts)
     assert any("/after-the-update" in text for text in texts), texts[-5:]
+
+
+def test_the_ldap_server_knows_the_app_at_either_of_its_addresses(make_app, docker_runtime):
+    from addons.ldap.server import DirectoryServer
+    from addons.models import AddonInstance
+    from panel.runtime.spec import app_slot_addresses
+
+    app = make_app("ldapapp")
+    AddonInstance.objects.create(app=app, addon="ldap", state=AddonInstance.State.READY)
+    names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
+    first = docker_runtime.ensure_network(names, app.id.hex)
+    try:
+        server = DirectoryServer()
+        first, second = app_slot_addresses(first)
+        assert server._app_for_address(first) == app
+        assert server._app_for_address(second) == app  # where a rolling update puts it
+    finally:
+        docker_runtime.remove_network(names.network)

@@ -58,14 +58,18 @@ class DirectoryServer:
         stamp, apps = self._apps_by_address
         if time.monotonic() - stamp > 30 or peer not in apps:
             from panel.runtime.containers import get_runtime
-            from panel.runtime.spec import app_resource_names
+            from panel.runtime.spec import app_resource_names, app_slot_addresses
 
             networks = get_runtime().app_networks()
             apps = {}
             for app in AppInstance.objects.filter(addons__addon="ldap").select_related("domain"):
                 names = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex)
                 if names.network in networks:
-                    apps[get_runtime().ensure_network(names, app.id.hex)] = app
+                    # A rolling update moves the app between the two addresses of its own.
+                    for address in app_slot_addresses(
+                        get_runtime().ensure_network(names, app.id.hex)
+                    ):
+                        apps[address] = app
             self._apps_by_address = (time.monotonic(), apps)
         return apps.get(peer)
 

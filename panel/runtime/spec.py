@@ -59,6 +59,13 @@ def side_by_side_address(subnet: str | ipaddress.IPv4Network, current: str) -> s
     return second if current == first else first
 
 
+def app_slot_addresses(address: str) -> tuple[str, str]:
+    """Both addresses the app's own containers take in its network, given either (or any
+    address of that network): whoever connects from them is the app."""
+    network = ipaddress.ip_network(f"{address}/{APP_SUBNET_PREFIX}", strict=False)
+    return str(network[2]), str(network[3])
+
+
 def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     return list(subnet.subnets(prefixlen_diff=1))[1]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -131,10 +131,10 @@ def port_is_bound(protocol: str, port: int) -> bool:
             try:
                 probe.bind((address, port))
             except OSError as exc:
+                # Anything else (no IPv6 address, no right to a low port) says nothing about
+                # another program holding it; Docker reports those when it publishes.
                 if exc.errno == errno.EADDRINUSE:
                     return True
-                if exc.errno != errno.EADDRNOTAVAIL:
-                    raise
     return False
 
 
@@ -230,10 +230,3 @@ def _problem(
 def port_summary(app) -> list[tuple[DeclaredPort, int | None]]:
     """Each declared port of an installed app with its host port (None: not published)."""
     return [(port, (app.host_ports or {}).get(port.name)) for port in declared_ports(app.manifest)]
-
-
-def all_published(apps: Iterable) -> list:
-    """Every published port of these apps (for the firewall)."""
-    from panel.runtime.spec import published_ports
-
-    return [port for app in apps for port in published_ports(app.manifest, app.host_ports or {})]

@@ -149,3 +149,53 @@ def recover_interrupted_restore(task: Task) -> None:
     _finish(task, Task.State.FAILED, error=reason)
     _fail_app(app, reason)
     record_event("restore", app=app, outcome=Event.Outcome.FAILED, message=reason)
+
+
+# Interrupted restores ------------------------------------------------------------------------
+# The percent of restore_app's first step that touches the app ("Stopping the app and putting
+# the backup's data in place"); before it, a restore only read the snapshot and backed up.
+RESTORE_TOUCHES_APP_AT = 50
+
+
+def recover_interrupted_restore(task: Task) -> None:
+    """After the worker died in the middle of a restore (called when a worker starts).
+
+    Before the restore touched the app, the app still runs on its own data: it stays
+    `running`. After, its data may be half replaced: it goes to `error` with what to do (a
+    new restore works from there) and which pre-restore backup holds the data from before.
+    """
+    import shutil
+    from pathlib import Path
+
+    from panel.core.models import AppStateChanged
+    from panel.core.states import IllegalTransition
+
+    app = task.app
+    # What the killed restore was writing; the next one would clear it too, but it can be big.
+    shutil.rmtree(Path(settings.HEARTH_HOME) / "backups" / "restore" / app.id.hex, True)
+    if task.percent < RESTORE_TOUCHES_APP_AT and _container_running(app):
+        reason = (
+            "the worker stopped before the restore changed anything; the app runs as before. "
+            "Restore again to retry."
+        )
+        _finish(task, Task.State.FAILED, error=reason)
+        try:
+            app.transition_to(AppState.RUNNING)
+        except (IllegalTransition, AppStateChanged):
+            _fail_app(app, reason)
+        record_event("restore", app=app, outcome=Event.Outcome.FAILED, message=reason)
+        return
+    safety = (
+        Backup.objects.filter(app=app, reason=Backup.Reason.PRE_RESTORE)
+        .filter(created_at__gte=task.started_at or task.created_at)
+        .first()
+    )
+    reason = "the worker stopped while the restore was replacing the app's data; restore again"
+    if safety is not None:
+        reason += (
+            f" (the pre-restore backup {safety.snapshot_id[:8]} of "
+            f"{safety.created_at:%Y-%m-%d %H:%M} holds the data the app had before)"
+        )
+    _finish(task, Task.State.FAILED, error=reason)
+    _fail_app(app, reason)
+    record_event("restore", app=app, outcome=Event.Outcome.FAILED, message=reason)

@@ -753,13 +753,6 @@ def recover_interrupted_tasks(worker: str) -> int:
             recover_interrupted_restore(task)
             count += 1
             continue
-        if task.kind == Task.Kind.RESTORE and task.app is not None:
-            from panel.backups.operations import recover_interrupted_restore
-
-            # Running on its old data, or in error with the pre-restore backup named.
-            recover_interrupted_restore(task)
-            count += 1
-            continue
         if task.kind == Task.Kind.UPDATE and task.app is not None:
             # An update stopped halfway is undone, not left for the owner to untangle.
             recover_interrupted_update(task)

@@ -176,6 +176,10 @@ def test_applyfirewall_opens_ssh_web_and_app_ports(namespaces, domain, settings)
         assert f"Firewall loaded into network namespace {server}" in out.getvalue()
         assert "22 (SSH)" in out.getvalue() and "2222 (git: SSH_PORT)" in out.getvalue()
         assert "everything else inbound is dropped" in out.getvalue()
+        # App containers reach the dashboard's internal listener through their bridge only.
+        internal = settings.HEARTH_INTERNAL_LISTEN.rsplit(":", 1)[-1]
+        assert "open to app containers only: " in out.getvalue()
+        assert internal in out.getvalue().split("open to app containers only: ")[1]
         assert {p for p in (22, 80, 443, 2222, 9000) if reachable(client, server_ip, p)} == {
             22,
             80,

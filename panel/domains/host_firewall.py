@@ -102,7 +102,9 @@ def firewall_plan() -> FirewallPlan:
             target = plan.tcp if port.protocol == "tcp" else plan.udp
             for number in port.host_range:
                 target.setdefault(number, f"{app.subdomain}: {port.name}")
-    plan.app_tcp = frozenset(ports_open_to_apps())
+    # Apps reach the dashboard (OIDC back channel) through their gateway on this port.
+    internal = listen_port(settings.HEARTH_INTERNAL_LISTEN or settings.HEARTH_HTTP_LISTEN)
+    plan.app_tcp = frozenset({*ports_open_to_apps(), internal} - set(plan.tcp))
     return plan
 
 

@@ -123,6 +123,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "panel.accounts.middleware.RequireSecondFactorMiddleware",
+    # Times in the reader's time zone (a cookie: chosen, or the browser's).
+    "panel.monitoring.timezones.TimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"
@@ -199,6 +201,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# "15 Jan 2026, 21:00 JST": 24-hour, with the zone (panel/monitoring/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["panel.monitoring.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -49,6 +49,7 @@ AUDIENCE = {
     "proxyauth:logout": PUBLIC,
     "proxyauth:authorize": SIGNED_IN,
     "core:dashboard": SIGNED_IN,
+    "monitoring:timezone": SIGNED_IN,
     "accounts:profile": SIGNED_IN,
     "accounts:app_password_create": SIGNED_IN,
     "accounts:app_password_delete": SIGNED_IN,

@@ -14,5 +14,6 @@ urlpatterns = [
     path("system/metrics.json", views.host_metrics, name="host_metrics"),
     path("system/images/clean/", views.clean_images, name="clean_images"),
     path("notifications/", views.notifications, name="notifications"),
+    path("timezone/", views.choose_timezone, name="timezone"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from panel.core.access import admin_required, get_app_for_user
+from panel.core.access import admin_required, get_app_for_user, signed_in_required
 from panel.monitoring import rrd
 from panel.monitoring.metrics import HOST_SERIES, app_series, chart_data
 from panel.monitoring.models import Notification
@@ -145,3 +145,48 @@ def app_terminal(request: HttpRequest, app_id) -> HttpResponse:
         "run": request.session.pop(key, None),
     }
     return render(request, "monitoring/terminal.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_in_required
+def choose_timezone(request: HttpRequest) -> HttpResponse:
+    """Pick the zone times are shown in (a cookie); "browser" goes back to the browser's."""
+    from urllib.parse import unquote
+
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from panel.monitoring import timezones
+
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = ""
+    if request.method == "POST":
+        choice = request.POST.get("timezone", "")
+        response = redirect(back or "monitoring:timezone")
+        if choice == "browser":
+            response.delete_cookie(timezones.CHOSEN_COOKIE)
+            messages.success(request, "Times follow your browser's time zone.")
+        elif timezones.parse_zone(choice) is None:
+            messages.error(request, f"{choice!r} is not a time zone; pick one from the list.")
+            return redirect("monitoring:timezone")
+        else:
+            response.set_cookie(
+                timezones.CHOSEN_COOKIE,
+                choice,
+                max_age=timezones.COOKIE_AGE,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+            messages.success(request, f"Times are shown in {choice}.")
+        return response
+    chosen = request.COOKIES.get(timezones.CHOSEN_COOKIE, "")
+    return render(
+        request,
+        "monitoring/timezone.html",
+        {
+            "zones": timezones.available_zones(),
+            "chosen": chosen if timezones.parse_zone(chosen) else "",
+            "browser_zone": unquote(request.COOKIES.get(timezones.BROWSER_COOKIE, "")),
+            "next": back,
+        },
+    )

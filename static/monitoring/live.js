@@ -187,16 +187,18 @@
     });
   }
 
-  // Times in the reader's own time zone: the server renders UTC in <time datetime>. --------
-  function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (time) {
-      const moment = new Date(time.getAttribute("datetime"));
-      if (isNaN(moment)) return;
-      time.title = time.textContent.trim();
-      time.textContent = moment.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-    });
+  // Times in the reader's own time zone: the server renders them in the zone of a cookie
+  // (panel.monitoring.timezones); this tells it the browser's. A zone picked on the time zone
+  // page wins over it. --------------------------------------------------------------------
+  function rememberTimeZone() {
+    let zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return; }
+    const cookie = "hearth_browser_tz=";
+    const current = document.cookie.split("; ").find(function (c) { return c.indexOf(cookie) === 0; });
+    if (!zone || (current && decodeURIComponent(current.slice(cookie.length)) === zone)) return;
+    document.cookie = cookie + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
   }
-  document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
 
   // App list: fetched again when an app's health changes (busy apps are polled anyway) ---
   function liveAppList(list) {
@@ -206,7 +208,7 @@
   }
 
   function start() {
-    localTimes(document);
+    rememberTimeZone();
     const list = document.getElementById("app-list");
     if (list && list.dataset.ws) liveAppList(list);
     const status = document.getElementById("app-status");

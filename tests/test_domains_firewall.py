@@ -266,3 +266,18 @@ def test_the_managed_firewall_follows_apps_ports_installed_changed_and_removed(
         ruleset_path().unlink(missing_ok=True)
         listener.kill()
         listener.wait(timeout=5)
+
+
+@pytest.mark.django_db
+def test_a_failed_reload_keeps_the_old_rules_and_is_in_the_event_log(settings):
+    from panel.core.models import Event
+
+    settings.HEARTH_FIREWALL_NETNS = f"hearth-missing-{secrets.token_hex(3)}"
+    ruleset_path().write_text("# loaded earlier\n")
+    try:
+        with pytest.raises(FirewallError):
+            reapply_if_managed()
+    finally:
+        ruleset_path().unlink()
+    event = Event.objects.get(action="firewall")
+    assert event.outcome == "failed" and "the previous rules stay" in event.message

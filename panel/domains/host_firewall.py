@@ -139,7 +139,13 @@ def reapply_if_managed() -> str:
     try:
         return apply_host_firewall().describe()
     except FirewallError as exc:
-        log.error("re-applying the firewall failed, the previous ruleset stays: %s", exc)
+        from panel.core.events import record_event
+        from panel.core.models import Event
+
+        # In the event log, where admins look: apps' new ports stay closed until it works.
+        message = f"loading the firewall failed, the previous rules stay: {exc}"
+        log.error(message)
+        record_event("firewall", outcome=Event.Outcome.FAILED, message=message)
         raise
 
 

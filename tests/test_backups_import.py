@@ -210,3 +210,23 @@ def test_backups_in_s3_open_with_the_key_and_an_import_reuses_the_target_saved_f
     assert opened.location == saved.location and opened.pk is None
     assert _saved_target(opened) == saved
     assert BackupTarget.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_clone_keeps_who_may_sign_in_matched_by_name_to_this_hearths_people(
+    make_app, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    from panel.accounts.models import AppAccess
+    from panel.backups.clone import _copy_access
+
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    family = Group.objects.create(name="family")
+    app = make_app("copy")
+    _copy_access(
+        app, {"mode": "restricted", "users": ["alice", "gone"], "groups": ["family"]}, None
+    )
+    access = AppAccess.objects.get(app=app)
+    assert access.mode == "restricted"
+    assert list(access.users.all()) == [alice] and list(access.groups.all()) == [family]

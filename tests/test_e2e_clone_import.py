@@ -129,6 +129,9 @@ def test_a_clone_through_the_api_refuses_a_taken_name_and_a_failed_clone_leaves_
     run(docker_runtime, site, f"head -c 200000 /dev/urandom > {PROBE}")
     original = probe_digest(docker_runtime, site)
     target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    # Settings the owner made travel with the snapshot into the clone.
+    AppInstance.objects.filter(pk=site.pk).update(env_overrides={"GREETING": "hello"})
+    site.refresh_from_db()
     taken = backed_up(site, target)
     url = f"/api/v1/apps/{site.pk}/clone/"
 
@@ -152,6 +155,9 @@ def test_a_clone_through_the_api_refuses_a_taken_name_and_a_failed_clone_leaves_
     task = wait_for_task(response.json()["task"]["id"], timeout=240)
     assert task.state == Task.State.SUCCEEDED, f"{task.error}\n{task.log}"
     assert probe_digest(docker_runtime, clone) == original
+    clone.refresh_from_db()
+    assert clone.env_overrides == {"GREETING": "hello"}
+    assert run(docker_runtime, clone, "echo $GREETING") == "hello"
     # The source keeps running, untouched, while the clone changes.
     run(docker_runtime, clone, f"echo changed > {PROBE}")
     assert probe_digest(docker_runtime, site) == original

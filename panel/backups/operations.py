@@ -123,15 +123,25 @@ def recover_interrupted_restore(task: Task) -> None:
     app = task.app
     # What the killed restore was writing; the next one would clear it too, but it can be big.
     shutil.rmtree(Path(settings.HEARTH_HOME) / "backups" / "restore" / app.id.hex, True)
-    if task.percent < RESTORE_TOUCHES_APP_AT and _container_running(app):
-        reason = (
-            "the worker stopped before the restore changed anything; the app runs as before. "
-            "Restore again to retry."
-        )
-        _finish(task, Task.State.FAILED, error=reason)
-        try:
-            app.transition_to(AppState.RUNNING)
-        except (IllegalTransition, AppStateChanged):
+    if task.percent < RESTORE_TOUCHES_APP_AT:
+        if _container_running(app):
+            reason = (
+                "the worker stopped before the restore changed anything; the app runs as "
+                "before. Restore again to retry."
+            )
+            _finish(task, Task.State.FAILED, error=reason)
+            try:
+                app.transition_to(AppState.RUNNING)
+            except (IllegalTransition, AppStateChanged):
+                _fail_app(app, reason)
+        else:
+            # A stopped app was being restored: untouched, but `error` is the state from
+            # which it can be started (or restored again).
+            reason = (
+                "the worker stopped before the restore changed anything; the app's data is as "
+                "before. Start it, or restore again to retry."
+            )
+            _finish(task, Task.State.FAILED, error=reason)
             _fail_app(app, reason)
         record_event("restore", app=app, outcome=Event.Outcome.FAILED, message=reason)
         return

@@ -396,22 +396,26 @@ def test_an_open_log_viewer_follows_the_app_onto_its_new_container(
     seen: list = []
     follower = LogFollower(names.container, LogCursor(), 0, seen.append)
     follower.start()
+
+    def logged(path: str) -> bool:
+        return any(path in item.text for item in seen if isinstance(item, LogLine))
+
     try:
-        fetch(site.fqdn, "/before-the-update")
+        # The viewer is following once it shows a request made after it opened.
+        deadline = time.monotonic() + 30
+        while not logged("/before-the-update") and time.monotonic() < deadline:
+            fetch(site.fqdn, "/before-the-update")
+            time.sleep(0.3)
+        assert logged("/before-the-update")
         task = wait_for_task(update_app(site, record_release(*versioned_package)).pk, timeout=180)
         assert task.state == Task.State.SUCCEEDED, task.error
         fetch(site.fqdn, "/after-the-update")  # answered, and logged, by the new container
         deadline = time.monotonic() + 30
-        texts: list[str] = []
-        while time.monotonic() < deadline:
-            texts = [item.text for item in seen if isinstance(item, LogLine)]
-            if any("/after-the-update" in text for text in texts):
-                break
+        while not logged("/after-the-update") and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         follower.stop()
-    assert any("/before-the-update" in text for text in texts)
-    assert any("/after-the-update" in text for text in texts), texts[-5:]
+    assert logged("/after-the-update"), [getattr(item, "text", item) for item in seen[-5:]]
 
 
 def test_the_ldap_server_knows_the_app_at_either_of_its_addresses(make_app, docker_runtime):

@@ -230,3 +230,23 @@ def test_a_clone_keeps_who_may_sign_in_matched_by_name_to_this_hearths_people(
     access = AppAccess.objects.get(app=app)
     assert access.mode == "restricted"
     assert list(access.users.all()) == [alice] and list(access.groups.all()) == [family]
+
+
+@pytest.mark.django_db
+def test_the_import_page_lists_what_the_backups_hold_and_offers_the_apps_old_place(
+    tmp_path, domain, owner_client, docker_runtime
+):
+    folder = tmp_path / "repo"
+    configuration = {**CONFIGURATION, "location": {"subdomain": "old", "domain": domain.name}}
+    key, snapshot_id = _repository_with_snapshot(folder, tmp_path, configuration)
+    response = owner_client.post(
+        "/backups/import/", {"kind": "filesystem", "path": str(folder), "recovery_key": key}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Old Site" in page and f"old.{domain.name}" in page
+    assert 'name="subdomain" value="old"' in page
+    # Its image is not in this Hearth's registry: said, and the snapshot cannot be picked.
+    assert f"The backup&#x27;s image {CONFIGURATION['image']} is not in this Hearth" in page
+    assert f'id="pick-{snapshot_id[:8]}" disabled' in page
+    assert not BackupTarget.objects.exists()

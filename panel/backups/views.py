@@ -151,15 +151,36 @@ def app_clone(request: HttpRequest, app_id, backup_id: int) -> HttpResponse:
     )
 
 
-def _render_import_choice(request: HttpRequest, form, target, status: int = 200) -> HttpResponse:
+def _render_import_choice(
+    request: HttpRequest, form, target, snapshots=None, status: int = 200
+) -> HttpResponse:
     from panel.backups.importing import app_snapshots
 
     return render(
         request,
         "backups/import_choose.html",
-        {"form": form, "target": target, "snapshots": app_snapshots(target)},
+        {
+            "form": form,
+            "target": target,
+            "snapshots": app_snapshots(target) if snapshots is None else snapshots,
+        },
         status=status,
     )
+
+
+def _import_initial(source: dict, snapshots) -> dict:
+    """The newest snapshot, going back where it was when this Hearth has that domain."""
+    from panel.domains.models import Domain
+
+    initial = {**source, "domain": Domain.objects.order_by("name").first()}
+    if snapshots:
+        newest = snapshots[0]
+        subdomain, _, domain_name = newest.location.partition(".")
+        initial["snapshot"] = newest.snapshot_id
+        domain = Domain.objects.filter(name=domain_name).first()
+        if domain is not None:
+            initial.update(subdomain=subdomain, domain=domain)
+    return initial
 
 
 @require_http_methods(["GET", "POST"])
@@ -167,8 +188,7 @@ def _render_import_choice(request: HttpRequest, form, target, status: int = 200)
 def import_app(request: HttpRequest) -> HttpResponse:
     """Step 1: where the backups are and the recovery key; step 2 lists what is there."""
     from panel.backups.forms import ImportForm, ImportSourceForm
-    from panel.backups.importing import open_source
-    from panel.domains.models import Domain
+    from panel.backups.importing import app_snapshots, open_source
 
     form = ImportSourceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -177,8 +197,9 @@ def import_app(request: HttpRequest) -> HttpResponse:
         except ActionRejected as exc:
             _field_errors(form, exc)
         else:
-            choice = ImportForm(initial={**form.source(), "domain": Domain.objects.first()})
-            return _render_import_choice(request, choice, target)
+            snapshots = app_snapshots(target)
+            choice = ImportForm(initial=_import_initial(form.source(), snapshots))
+            return _render_import_choice(request, choice, target, snapshots)
     return render(
         request, "backups/import.html", {"form": form}, status=400 if form.errors else 200
     )

@@ -10,8 +10,9 @@ from panel.core.spare_networks import prepare_spare_networks
 @shared_task(name="core.run_task", bind=True)
 def run_task(self, task_id: int) -> None:
     execute_task(task_id, worker=self.request.hostname or "")
-    # Each install took a spare network; make the next one now that this install is done.
-    if Task.objects.filter(pk=task_id, kind=Task.Kind.INSTALL).exists():
+    # Each install (clones and imports too) took a spare network; make the next one now.
+    creating = [Task.Kind.INSTALL, Task.Kind.CLONE, Task.Kind.IMPORT]
+    if Task.objects.filter(pk=task_id, kind__in=creating).exists():
         prepare_spare_networks_task.delay()
 
 

@@ -83,9 +83,9 @@ def test_retention_waits_for_the_runs_backups_then_prunes_the_apps_backed_up(
             [task] = start_scheduled_backups(target)
         deadline = (timezone.now() + timedelta(hours=1)).timestamp()
         # Still queued: retention must not run yet.
-        assert finish_scheduled_run(target.pk, [task.pk], deadline) is False
+        assert finish_scheduled_run(target.pk, [task.pk], deadline) == ([task.pk], [])
         execute_backup_task(task.pk)
-        assert finish_scheduled_run(target.pk, [task.pk], deadline) is True
+        assert finish_scheduled_run(target.pk, [task.pk], deadline) is None
 
     # keep_daily=1: after each run only that day's newest backup is left.
     [left] = Backup.objects.filter(app=app)
@@ -112,7 +112,7 @@ def test_a_failed_scheduled_backup_alerts_the_admins_and_prunes_nothing(
     with django_capture_on_commit_callbacks(execute=False):
         [bad] = start_scheduled_backups(target)
     execute_backup_task(bad.pk)
-    assert finish_scheduled_run(target.pk, [bad.pk], deadline=0) is True
+    assert finish_scheduled_run(target.pk, [bad.pk], deadline=0) is None
 
     bad.refresh_from_db()
     assert bad.state == Task.State.FAILED
@@ -155,3 +155,29 @@ def test_a_due_check_is_queued_once_and_a_damaged_repository_alerts_by_email(
     assert Event.objects.filter(action="backup_check", outcome="failed").exists()
     [alert] = [m for m in mail.outbox if "Integrity check" in m.subject]
     assert "repository contains errors" in alert.body
+
+
+def test_a_second_target_at_the_same_minute_backs_up_the_app_once_the_first_is_done(
+    make_app, target, tmp_path, django_capture_on_commit_callbacks
+):
+    app = make_app()
+    other = create_target(name="usb", kind="filesystem", path=str(tmp_path / "usb"))
+    with django_capture_on_commit_callbacks(execute=False):
+        [first] = start_scheduled_backups(target)
+        # The app is busy with the first target's backup: it waits instead of being skipped.
+        assert start_scheduled_backups(other) == []
+    other.refresh_from_db()
+    assert "1 after the backup they are busy with" in other.scheduled_message
+    deadline = (timezone.now() + timedelta(hours=1)).timestamp()
+    assert finish_scheduled_run(other.pk, [], deadline, [str(app.pk)]) == ([], [str(app.pk)])
+
+    execute_backup_task(first.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        pending = finish_scheduled_run(other.pk, [], deadline, [str(app.pk)])
+    [second_id], waiting = pending
+    assert waiting == []
+    execute_backup_task(second_id)
+    assert finish_scheduled_run(other.pk, [second_id], deadline, []) is None
+    assert Backup.objects.get(app=app, target=other).reason == Backup.Reason.SCHEDULED
+    other.refresh_from_db()
+    assert other.scheduled_status == "ok"

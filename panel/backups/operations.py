@@ -101,6 +101,17 @@ def _container_running(app: AppInstance) -> bool:
     return get_runtime().container_status(name).status == "running"
 
 
+def unpause_after_interrupted_backup(app: AppInstance) -> bool:
+    """Unpause the app if a killed backup left it paused (manifest backup.pause); True if so."""
+    name = app_resource_names(settings.HEARTH_INSTANCE, app.id.hex).container
+    runtime = get_runtime()
+    if runtime.container_status(name).status != "paused":
+        return False
+    runtime.unpause_container(name)
+    log.warning("unpaused %s, left paused by a backup the worker did not finish", app)
+    return True
+
+
 # Interrupted restores ------------------------------------------------------------------------
 # The percent of restore_app's first step that touches the app ("Stopping the app and putting
 # the backup's data in place"); before it, a restore only read the snapshot and backed up.

@@ -23,7 +23,7 @@ from panel.backups.schedule import due_slot
 from panel.backups.services import check_target, prune_app_backups, request_backup
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Event, Task
-from panel.core.services import ActionRejected
+from panel.core.services import ActionRejected, active_task
 from panel.core.states import AppState
 
 log = logging.getLogger(__name__)
@@ -72,18 +72,34 @@ def automatic_backup_apps():
     ).select_related("domain")
 
 
-def start_scheduled_backups(target: BackupTarget) -> list[Task]:
-    """Queue a scheduled backup of each app with automatic backups on, then the retention."""
-    from panel.backups.tasks import finish_scheduled_run_task
+def _queue_backups(target: BackupTarget, apps) -> tuple[list[Task], list[str], list[str]]:
+    """Queue a scheduled backup of each app: (tasks, app ids to try again, skipped notes).
 
-    tasks, skipped = [], []
-    for app in automatic_backup_apps():
+    An app busy with a backup (another target's run at the same minute) is tried again by
+    the follow-up once that is done; an app busy otherwise (updating, restoring) is skipped.
+    """
+    tasks, waiting, skipped = [], [], []
+    for app in apps:
+        busy = active_task(app)
+        if busy is not None and busy.kind == Task.Kind.BACKUP:
+            waiting.append(str(app.pk))
+            continue
         try:
             with transaction.atomic():
                 tasks.append(request_backup(app, target, reason=Backup.Reason.SCHEDULED))
         except ActionRejected as exc:
             skipped.append(f"{app}: {' '.join(exc.errors.values())}")
+    return tasks, waiting, skipped
+
+
+def start_scheduled_backups(target: BackupTarget) -> list[Task]:
+    """Queue a scheduled backup of each app with automatic backups on, then the retention."""
+    from panel.backups.tasks import finish_scheduled_run_task
+
+    tasks, waiting, skipped = _queue_backups(target, automatic_backup_apps())
     message = f"{len(tasks)} backup(s) queued"
+    if waiting:
+        message += f", {len(waiting)} after the backup they are busy with"
     if skipped:
         message += "; skipped " + "; ".join(skipped)
     BackupTarget.objects.filter(pk=target.pk).update(
@@ -93,25 +109,38 @@ def start_scheduled_backups(target: BackupTarget) -> list[Task]:
     task_ids = [task.pk for task in tasks]
     transaction.on_commit(
         lambda: finish_scheduled_run_task.apply_async(
-            (target.pk, task_ids, deadline), countdown=RETENTION_POLL_SECONDS if task_ids else 0
+            (target.pk, task_ids, deadline, waiting),
+            countdown=RETENTION_POLL_SECONDS if task_ids or waiting else 0,
         )
     )
     return tasks
 
 
-def finish_scheduled_run(target_id: int, task_ids: list[int], deadline: float) -> bool:
+def finish_scheduled_run(
+    target_id: int, task_ids: list[int], deadline: float, waiting: list[str] = ()
+) -> tuple[list[int], list[str]] | None:
     """Once the run's backups are done, apply the retention policy to the apps backed up.
 
-    Returns False while some backup of the run is still queued or running (the caller asks
-    again later) and True when the run is finished. Nothing is pruned for an app whose
-    backup failed, so a broken backup never costs an older good one.
+    While some backup of the run is still queued or running, or apps wait for another
+    backup to finish (they are queued here as soon as they are free), returns the task ids
+    and waiting apps to ask about again later; None once the run is finished. Nothing is
+    pruned for an app whose backup failed, so a broken backup never costs an older good one.
     """
     target = BackupTarget.objects.filter(pk=target_id).first()
     if target is None:
-        return True
+        return None
+    task_ids, waiting = list(task_ids), list(waiting)
+    in_time = timezone.now().timestamp() < deadline
+    if waiting and in_time:
+        queued, waiting, skipped = _queue_backups(
+            target, automatic_backup_apps().filter(pk__in=waiting)
+        )
+        task_ids += [task.pk for task in queued]
+        if skipped:
+            log.warning("scheduled backups to %s skipped: %s", target, "; ".join(skipped))
     tasks = list(Task.objects.filter(pk__in=task_ids).select_related("app"))
-    if any(task.is_active for task in tasks) and timezone.now().timestamp() < deadline:
-        return False
+    if (waiting or any(task.is_active for task in tasks)) and in_time:
+        return task_ids, waiting
     failed = [task for task in tasks if task.state != Task.State.SUCCEEDED]
     succeeded = [task for task in tasks if task.state == Task.State.SUCCEEDED and task.app]
     problems = [f"{task.app_label}: {task.error or task.state}" for task in failed]
@@ -147,7 +176,7 @@ def finish_scheduled_run(target_id: int, task_ids: list[int], deadline: float) -
         scheduled_message=message,
         scheduled_finished_at=timezone.now(),
     )
-    return True
+    return None
 
 
 def run_target_check(target_id: int) -> str:

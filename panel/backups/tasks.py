@@ -19,12 +19,16 @@ def run_schedules_task() -> None:
 
 
 @shared_task(name="backups.finish_scheduled_run", bind=True)
-def finish_scheduled_run_task(self, target_id: int, task_ids: list[int], deadline: float) -> None:
+def finish_scheduled_run_task(
+    self, target_id: int, task_ids: list[int], deadline: float, waiting: list[str] = ()
+) -> None:
     """Retention after a scheduled run; asks again later while its backups still run."""
     from panel.backups.scheduled import RETENTION_POLL_SECONDS, finish_scheduled_run
 
-    if not finish_scheduled_run(target_id, task_ids, deadline):
-        self.apply_async((target_id, task_ids, deadline), countdown=RETENTION_POLL_SECONDS)
+    pending = finish_scheduled_run(target_id, task_ids, deadline, waiting)
+    if pending is not None:
+        task_ids, waiting = pending
+        self.apply_async((target_id, task_ids, deadline, waiting), countdown=RETENTION_POLL_SECONDS)
 
 
 @shared_task(name="backups.check_target")

@@ -758,6 +758,11 @@ def recover_interrupted_tasks(worker: str) -> int:
             recover_interrupted_update(task)
             count += 1
             continue
+        if task.kind == Task.Kind.BACKUP and task.app is not None:
+            from panel.backups.operations import unpause_after_interrupted_backup
+
+            # Killed while copying the data of an app that pauses for it.
+            unpause_after_interrupted_backup(task.app)
         reason = "the worker stopped while this task was running; retry it"
         _finish(task, Task.State.FAILED, error=reason)
         # A backup never touches its app, which still runs as it did.

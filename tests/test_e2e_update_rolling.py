@@ -434,3 +434,25 @@ def test_the_ldap_server_knows_the_app_at_either_of_its_addresses(make_app, dock
         assert server._app_for_address(second) == app  # where a rolling update puts it
     finally:
         docker_runtime.remove_network(names.network)
+
+
+def test_the_beat_task_updates_an_app_inside_the_window_through_the_worker(site, versioned_package):
+    from django.conf import settings as django_settings
+
+    from apps_store.tasks import apply_auto_updates
+    from apps_store.updates import check_for_updates, save_update_window
+    from panel.celery import app as celery_app
+
+    schedule = django_settings.CELERY_BEAT_SCHEDULE["auto-updates"]
+    celery_app.loader.import_default_modules()
+    assert schedule["task"] in celery_app.tasks
+
+    save_update_window(list(range(7)), 0, 0, "UTC")  # always open
+    record_release(*versioned_package)
+    assert check_for_updates()
+    apply_auto_updates()  # what beat runs, here in the test process
+    task = wait_for_task(Task.objects.get(kind=Task.Kind.UPDATE, app=site).pk, timeout=180)
+    assert task.state == Task.State.SUCCEEDED, task.error
+    site.refresh_from_db()
+    assert site.version == NEW_VERSION
+    assert fetch(site.fqdn, "/kept.txt").headers[VERSION_HEADER] == NEW_VERSION

@@ -250,3 +250,20 @@ def test_the_import_page_lists_what_the_backups_hold_and_offers_the_apps_old_pla
     assert f"The backup&#x27;s image {CONFIGURATION['image']} is not in this Hearth" in page
     assert f'id="pick-{snapshot_id[:8]}" disabled' in page
     assert not BackupTarget.objects.exists()
+
+
+def test_a_snapshot_without_a_usable_app_configuration_is_refused_with_the_reason(tmp_path):
+    from panel.backups.clone import read_configuration
+    from panel.backups.restic import ResticError
+
+    folder = tmp_path / "repo"
+    key, incomplete = _repository_with_snapshot(folder, tmp_path, {"title": "Half"})
+    restic = Restic(BackupTarget(kind="filesystem", path=str(folder), password=key).repository())
+    with pytest.raises(ResticError, match="app.json lacks store_app_id, version, image"):
+        read_configuration(restic, incomplete)
+    other = tmp_path / "not-hearth"
+    other.mkdir()
+    (other / "notes.txt").write_text("just files")
+    foreign = restic.backup(other, ["app:" + SOURCE], host="old").snapshot_id
+    with pytest.raises(ResticError, match="holds no Hearth app backup"):
+        read_configuration(restic, foreign)

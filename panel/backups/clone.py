@@ -48,8 +48,10 @@ def read_configuration(restic: Restic, snapshot_id: str) -> dict:
         raise
     except json.JSONDecodeError as exc:
         raise ResticError(f"snapshot {snapshot_id}: {CONFIG_FILE} is not JSON ({exc})") from None
+    if not isinstance(configuration, dict):
+        raise ResticError(f"snapshot {snapshot_id}: {CONFIG_FILE} is not a JSON object")
     missing = [key for key in REQUIRED_CONFIGURATION if key not in configuration]
-    if not isinstance(configuration, dict) or missing:
+    if missing:
         raise ResticError(f"snapshot {snapshot_id}: {CONFIG_FILE} lacks {', '.join(missing)}")
     return configuration
 

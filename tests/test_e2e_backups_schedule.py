@@ -155,3 +155,39 @@ def test_an_app_that_asks_is_paused_while_its_data_is_copied_and_running_after(
     site.refresh_from_db()
     assert site.env_overrides == {"GREETING": "from-the-backup"}
     assert run(docker_runtime, site, "printenv GREETING") == "from-the-backup"
+
+
+def test_a_worker_killed_while_a_pausing_app_is_copied_leaves_it_running(
+    site, worker, docker_runtime, target_folder
+):
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    site.manifest = {**site.manifest, "backup": {"pause": True}}
+    site.save(update_fields=["manifest"])
+    run(docker_runtime, site, f"head -c 314572800 /dev/urandom > {PROBE}")
+    task = request_backup(site, target)
+    wait_until(
+        lambda: docker_runtime.container_status(container(site)).status == "paused",
+        60,
+        "the app to be paused for the copy",
+    )
+    worker.kill()
+    assert docker_runtime.container_status(container(site)).status == "paused"
+    # A starting worker fails what the dead one left running, and unpauses its app.
+    worker.start()
+    task = wait_for_task(task.pk, timeout=30)
+    assert task.state == Task.State.FAILED and "worker stopped" in task.error
+    assert docker_runtime.container_status(container(site)).status == "running"
+    assert fetch(site.fqdn, "/").status_code == 200
+    site.refresh_from_db()
+    assert site.state == AppState.RUNNING
+    # The killed copy's throwaway tar container ends on its broken pipe; the uninstall of
+    # the fixture needs the volume free of it.
+    volume = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex).volume
+    wait_until(
+        lambda: (
+            [c.name for c in docker_runtime.client.containers.list(filters={"volume": volume})]
+            == [container(site)]
+        ),
+        60,
+        "the killed copy's helper container to end",
+    )

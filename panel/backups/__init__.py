@@ -17,6 +17,16 @@ Where things are:
 - operations.py runs the "backup" and "restore" Task kinds on the worker (Celery task
   backups.run_task in tasks.py): a backup leaves the app's state alone, a restore goes
   pending_restart → restarting → running (error only if even the rollback failed);
-- the app page's Backups section is templatetags/backups.py's {% app_backups app %}; the
-  admin page of targets is /backups/targets/.
+- the app page's Backups section is templatetags/backups.py's {% app_backups app %} (with
+  the per-app automatic-backups switch); the admin page of targets is /backups/targets/,
+  each with an edit page (name, schedules, retention, S3 keys) and a remove button;
+- schedule.py (no Django) says when a cron schedule is due (`due_slot`: one run per minute,
+  a missed run caught up once) and checks retention policies; scheduled.py is what Celery
+  beat's backups.run_schedules does every minute: claim the due minute of each target, queue
+  a "scheduled" backup of every app with automatic backups on, then retention once they are
+  done; `restic check` on its own schedule, failures alerting the admins;
+- encryption.py + fields.py: the recovery key and S3 secret key are Fernet-encrypted in the
+  database, with a key file (0600) under HEARTH_HOME;
+- api.py: /api/v1/apps/<id>/backups/ (GET list, POST {"target": id}) and
+  /api/v1/apps/<id>/backups/<backup id>/restore/ (POST).
 """

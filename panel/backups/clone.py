@@ -75,14 +75,27 @@ def create_app_from_snapshot(
     subdomain: str,
     domain: Domain | None,
     kind: str,
+    host_ports: dict[str, object] | None = None,
     user=None,
 ) -> AppInstance:
     """The new app (pending_install) and its CLONE/IMPORT task, in one transaction.
 
-    Field errors (location, image) come back as ActionRejected before anything is made.
+    Field errors (location, image, host ports) come back as ActionRejected before anything is
+    made. Without `host_ports` the app asks for the ports its snapshot had, or the next free
+    ones when those are taken (a clone beside its source).
     """
+    from panel.domains.ports import check_host_ports, suggested_host_ports
+
     subdomain = (subdomain or "").strip().lower()
     errors = check_location(subdomain, domain)
+    manifest = configuration["manifest"]
+    if host_ports is None:
+        host_ports = configuration.get("host_ports") or {}
+        _, taken = check_host_ports(manifest, host_ports)
+        if taken:
+            host_ports = suggested_host_ports(manifest)
+    chosen_ports, port_errors = check_host_ports(manifest, host_ports)
+    errors.update(port_errors)
     if errors:
         raise ActionRejected(errors)
     problem = image_problem(configuration["image"])
@@ -102,6 +115,7 @@ def create_app_from_snapshot(
                 domain=domain,
                 memory_limit=configuration["memory_limit"],
                 env_overrides=configuration.get("env_overrides") or {},
+                host_ports=chosen_ports,
                 state=AppState.PENDING_INSTALL,
             )
             _copy_access(app, configuration.get("access") or {}, user)
@@ -153,7 +167,12 @@ def _enqueue(task: Task) -> None:
 
 
 def request_clone(
-    backup: Backup, *, subdomain: str, domain: Domain | None, user=None
+    backup: Backup,
+    *,
+    subdomain: str,
+    domain: Domain | None,
+    host_ports: dict[str, object] | None = None,
+    user=None,
 ) -> AppInstance:
     """Queue a clone of `backup` into a new app at subdomain.domain (see module docstring)."""
     subdomain = (subdomain or "").strip().lower()
@@ -170,6 +189,7 @@ def request_clone(
         subdomain=subdomain,
         domain=domain,
         kind=Task.Kind.CLONE,
+        host_ports=host_ports,
         user=user,
     )
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from panel.domains.forms import HostPortFields
+
 from panel.backups.models import BackupTarget
 from panel.backups.schedule import DEFAULT_BACKUP_SCHEDULE, DEFAULT_CHECK_SCHEDULE
 
@@ -95,17 +97,20 @@ class BackupTargetForm(ScheduleFields):
 
 
 # Clone and import ---------------------------------------------------------------------------
-class CloneForm(forms.Form):
-    """Where the clone of a snapshot goes (checked by panel.core.services.check_location)."""
+class CloneForm(HostPortFields, forms.Form):
+    """Where the clone of a snapshot goes (checked by panel.core.services.check_location) and,
+    for apps with tcpPorts/udpPorts, its own host ports (the source keeps its own)."""
 
     subdomain = forms.CharField(max_length=63)
     domain = forms.ModelChoiceField(queryset=None, empty_label=None)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, manifest: dict, **kwargs) -> None:
         from panel.domains.models import Domain
+        from panel.domains.ports import suggested_host_ports
 
         super().__init__(*args, **kwargs)
         self.fields["domain"].queryset = Domain.objects.order_by("name")
+        self.add_port_fields(manifest, suggested_host_ports(manifest))
 
 
 class ImportSourceForm(forms.Form):

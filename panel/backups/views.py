@@ -129,13 +129,14 @@ def app_clone(request: HttpRequest, app_id, backup_id: int) -> HttpResponse:
 
     app = get_app_for_user(request, app_id)
     backup = get_object_or_404(Backup.objects.select_related("target"), pk=backup_id, app=app)
-    form = CloneForm(request.POST or None, initial={"domain": app.domain_id})
+    form = CloneForm(request.POST or None, initial={"domain": app.domain_id}, manifest=app.manifest)
     if request.method == "POST" and form.is_valid():
         try:
             clone = request_clone(
                 backup,
                 subdomain=form.cleaned_data["subdomain"],
                 domain=form.cleaned_data["domain"],
+                host_ports=form.host_ports(),
                 user=request.user,
             )
         except ActionRejected as exc:

@@ -152,23 +152,27 @@ class AliasesForm(forms.Form):
             self.add_error("aliases" if field == "aliases" else None, message)
 
 
-class HostPortsForm(forms.Form):
-    """The app's host ports, one field per declared port, named like the service's errors."""
+class HostPortFields:
+    """One field per tcpPorts/udpPorts entry, named like the port service's error keys
+    (host_ports.<VARIABLE>) so each error lands beside its port. For the install, clone and
+    port-change forms."""
 
-    def __init__(self, *args, app, **kwargs) -> None:
+    def add_port_fields(self, manifest: dict, initial: dict | None = None) -> None:
         from panel.domains.ports import declared_ports
 
-        super().__init__(*args, **kwargs)
-        self.declared_ports = declared_ports(app.manifest)
-        current = app.host_ports or {}
+        self.declared_ports = declared_ports(manifest)
+        initial = initial or {}
         for port in self.declared_ports:
             protocols = "/".join(p.upper() for p in port.protocols)
             span = f", {port.count} consecutive ports from this one" if port.count > 1 else ""
             self.fields[port.field] = forms.IntegerField(
-                label=f"{port.title} ({protocols}{span})",
+                label=f"{port.title} ({protocols} port on this server{span})",
                 help_text=port.description,
-                initial=current.get(port.name, port.default),
+                initial=initial.get(port.name, port.default),
             )
+
+    def port_fields(self) -> list[forms.BoundField]:
+        return [self[port.field] for port in self.declared_ports]
 
     def host_ports(self) -> dict[str, int]:
         return {port.name: self.cleaned_data[port.field] for port in self.declared_ports}
@@ -176,6 +180,14 @@ class HostPortsForm(forms.Form):
     def add_service_errors(self, errors: dict[str, str]) -> None:
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
+
+
+class HostPortsForm(HostPortFields, forms.Form):
+    """An installed app's host ports."""
+
+    def __init__(self, *args, app, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_port_fields(app.manifest, app.host_ports)
 
 
 class EnvOverridesForm(forms.Form):

@@ -194,6 +194,25 @@ def check_host_ports(
     return chosen, errors
 
 
+def suggested_host_ports(manifest: Mapping) -> dict[str, int]:
+    """Free host ports for a second copy of an app (a clone, an import): the manifest's
+    default where free, else the next free number above it."""
+    declared = declared_ports(manifest)
+    reserved = hearth_ports()
+    others = ports_of_other_apps()
+    mine_so_far: dict[tuple[str, int], str] = {}
+    suggested: dict[str, int] = {}
+    for port in declared:
+        for number in range(port.default, HIGHEST_PORT - port.count + 2):
+            if not _problem(port, number, reserved, others, set(), mine_so_far):
+                suggested[port.name] = number
+                for protocol in port.protocols:
+                    for each in range(number, number + port.count):
+                        mine_so_far[(protocol, each)] = port.title
+                break
+    return suggested
+
+
 def _problem(
     port: DeclaredPort,
     number: int,

@@ -227,3 +227,27 @@ def test_an_outsider_cannot_switch_automatic_backups(outsider_client, make_app):
     assert outsider_client.get(url).status_code == 405
     app.refresh_from_db()
     assert app.automatic_backups is True
+
+
+def test_after_the_key_file_is_replaced_the_owner_enters_the_recovery_key_again(target_folder):
+    from panel.backups import encryption
+
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    recovery_key = target.password
+    # The key file is lost (a restore of HEARTH_HOME without it, say): a new one is made.
+    # Put back afterwards: a worker of this test session keeps the key it read.
+    original = key_path().read_bytes()
+    key_path().unlink()
+    encryption._fernet.cache_clear()
+    try:
+        lost = BackupTarget.objects.get(pk=target.pk)
+        assert lost.password == ""  # the pages still open; restic refuses the empty key
+        with pytest.raises(ActionRejected) as caught:
+            update_target(lost, password="not-the-recovery-key")
+        assert "password" in caught.value.errors["password"]
+        update_target(lost, password=recovery_key)
+        assert BackupTarget.objects.get(pk=target.pk).password == recovery_key
+        assert recovery_key not in stored(target.pk, "password")
+    finally:
+        key_path().write_bytes(original)
+        encryption._fernet.cache_clear()

@@ -50,7 +50,14 @@ class BackupTargetEditForm(ScheduleFields):
         widget=forms.PasswordInput,
         help_text="S3 only; leave empty to keep the stored one.",
     )
-    field_order = ["name", "access_key", "secret_key"]
+    password = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput,
+        label="Recovery key",
+        help_text="Only if Hearth lost it (its key file was replaced); empty keeps the stored one.",
+    )
+    field_order = ["name", "access_key", "secret_key", "password"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

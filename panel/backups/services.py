@@ -55,7 +55,7 @@ SCHEDULE_FIELDS = (
     "keep_within",
 )
 # What an edit may change: the repository's place is fixed (another place is another target).
-EDITABLE_FIELDS = ("name", "access_key", "secret_key", *SCHEDULE_FIELDS)
+EDITABLE_FIELDS = ("name", "access_key", "secret_key", "password", *SCHEDULE_FIELDS)
 
 
 def schedule_problems(values: dict) -> dict[str, str]:
@@ -154,6 +154,11 @@ def update_target(target: BackupTarget, user=None, **changes) -> BackupTarget:
     for field, value in schedule.items():
         setattr(edited, field, value)
     keys_changed = False
+    # The recovery key again (after the key file under HEARTH_HOME was lost, say): it must
+    # open the repository that is there.
+    password = (changes.get("password") or "").strip()
+    if password and password != edited.password:
+        edited.password, keys_changed = password, True
     if edited.kind == BackupTarget.Kind.S3:
         access_key = (changes.get("access_key") or "").strip()
         secret_key = (changes.get("secret_key") or "").strip()
@@ -167,11 +172,13 @@ def update_target(target: BackupTarget, user=None, **changes) -> BackupTarget:
             raise ActionRejected(errors)
         try:
             if not Restic(edited.repository(), timeout=120).exists():
+                field = "path" if edited.kind == BackupTarget.Kind.FILESYSTEM else "bucket"
                 raise ActionRejected(
-                    {"bucket": f"There is no restic repository at {edited.location} any more."}
+                    {field: f"There is no restic repository at {edited.location} any more."}
                 )
         except ResticError as exc:
-            raise ActionRejected({"access_key": f"restic: {exc}"}) from None
+            field = "password" if exc.wrong_password else "access_key"
+            raise ActionRejected({field: f"restic: {exc}"}) from None
     try:
         edited.save()
     except IntegrityError:

@@ -245,7 +245,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 def target_edit(request: HttpRequest, target_id: int) -> HttpResponse:
     target = get_object_or_404(BackupTarget, pk=target_id)
     initial = {field: getattr(target, field) for field in BackupTargetEditForm.base_fields}
-    initial["secret_key"] = ""
+    initial["secret_key"] = initial["password"] = ""
     form = BackupTargetEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -98,11 +98,13 @@ class LogFollower(threading.Thread):
 
 
 class FileFollower(threading.Thread):
-    """Follows the files of the manifest's logPaths inside the container, by byte offset.
+    """Follows the files of the manifest's logPaths inside the container, by position.
 
-    Files have no timestamps, so the resume token is each file's offset: a client that
-    reconnects with the offsets it was last sent gets exactly the lines after them. Read
-    once a second through `docker exec` (no process is left behind in the container).
+    Files have no timestamps, so the resume token is each file's position in its log: a
+    client that reconnects with the positions it was last sent gets exactly the lines after
+    them. A position counts from the first byte ever written, rotations included
+    (DockerRuntime.read_log_file), so a rotation neither skips nor repeats a line. Read once
+    a second through `docker exec` (no process is left behind in the container).
     """
 
     POLL_SECONDS = 1.0
@@ -133,23 +135,32 @@ class FileFollower(threading.Thread):
 
     def _read(self, runtime, path: str, offset: int | None) -> None:
         if offset is None:
-            size, _ = runtime.read_file_from(self.container, path, 0, 0)
-            if size < 0:
+            probe = runtime.read_log_file(self.container, path, 0, 0)
+            if probe.size < 0:
                 return
-            offset = max(0, size - self.BACKLOG_BYTES)
-            size, data = runtime.read_file_from(self.container, path, offset, self.READ_LIMIT)
-            if offset:  # started mid-file: drop the partial first line
+            offset = probe.rotated + max(0, probe.size - self.BACKLOG_BYTES)
+            got = runtime.read_log_file(self.container, path, offset, self.READ_LIMIT)
+            start, data = got.start, got.data
+            if start > got.rotated:  # started mid-file: drop the partial first line
                 cut = data.find(b"\n") + 1
-                offset, data = offset + cut, data[cut:]
+                start, data = start + cut, data[cut:]
         else:
-            size, data = runtime.read_file_from(self.container, path, offset, self.READ_LIMIT)
-            if size < 0:
+            got = runtime.read_log_file(self.container, path, offset, self.READ_LIMIT)
+            if got.size < 0:
                 return
-            if size < offset:
-                offset = 0  # rotated or truncated: the new file from its start
+            if got.start < 0:
+                # Shorter than the position, and not by a rotation (the app truncated it):
+                # the new lines from the file's start.
+                got = runtime.read_log_file(self.container, path, got.rotated, self.READ_LIMIT)
+            start, data = got.start, got.data
+            if start > offset:
+                # Two rotations since the last read: what was older than path.1 is gone; go
+                # on from the next whole line.
+                cut = data.find(b"\n") + 1
+                start, data = start + cut, data[cut:]
         # Only whole lines: the rest is read again next time, when the writer finished it.
         complete = data[: data.rfind(b"\n") + 1]
-        self.offsets[path] = offset + len(complete)
+        self.offsets[path] = start + len(complete)
         lines = complete.decode(errors="replace").splitlines()
         if lines or self.offsets[path] != offset:
             self.emit({"file": path, "offset": self.offsets[path], "lines": lines})

@@ -44,6 +44,16 @@ class AppResources:
 
 
 @dataclass(frozen=True)
+class LogFileRead:
+    """A read of a log file by its position in the whole log (see read_log_file)."""
+
+    size: int  # of the file now; -1: it does not exist
+    rotated: int  # bytes rotated out of the file so far (the file starts there in the log)
+    start: int  # where `data` starts in the log; -1: the file shrank below the position
+    data: bytes
+
+
+@dataclass(frozen=True)
 class ContainerStatus:
     exists: bool
     running: bool = False
@@ -345,36 +355,59 @@ class DockerRuntime:
         """Remove dangling images only: a tagged image may be the next start of an app."""
         return self.client.images.prune(filters={"dangling": True})
 
-    def read_file_from(self, name: str, path: str, offset: int, limit: int) -> tuple[int, bytes]:
-        """Up to `limit` bytes of a file in the container from `offset`, and its size now.
+    # Log files of an app (its manifest's logPaths) ------------------------------------
+    # A log is `path.1` (the part rotated out last) followed by `path`. `path.rot` holds how
+    # many bytes were ever rotated out ("<total> <last>"), so a position in the log stays
+    # valid across rotations; reader and rotation take a lock on it (flock), so a reader
+    # never sees a file cut but not yet counted.
 
-        A file now shorter than `offset` was rotated or truncated: it is read from 0.
-        Returns (-1, b"") when the file does not exist (yet).
-        """
+    def read_log_file(self, name: str, path: str, position: int, limit: int) -> LogFileRead:
+        """Up to `limit` bytes of the log from `position` (0: the first byte ever written),
+        reading the rest of `path.1` first when a rotation cut past the position."""
         script = (
-            'size=$(stat -c %s "$1" 2>/dev/null) || { echo -1; exit 0; }; echo "$size"; '
-            'start=$2; [ "$size" -lt "$start" ] && start=0; '
-            'tail -c +$((start + 1)) "$1" | head -c "$3"'
+            'f=$1; at=$2; lim=$3; exec 9>>"$f.rot" 2>/dev/null && flock 9; '
+            's=$(stat -c %s "$f" 2>/dev/null) || s=-1; '
+            'b=$(stat -c %s "$f.1" 2>/dev/null) || b=0; '
+            'total=0; read -r total _ < "$f.rot" 2>/dev/null; '
+            "case $total in ''|*[!0-9]*) total=0;; esac; "
+            "pos=$((at - total)); start=$at; "
+            '[ "$pos" -lt 0 ] && { start=$((total - b)); [ "$start" -lt "$at" ] && start=$at; }; '
+            '[ "$s" -ge 0 ] && [ "$pos" -gt "$s" ] && start=-1; '
+            'echo "$s $total $start"; [ "$s" -ge 0 ] && [ "$start" -ge 0 ] || exit 0; '
+            'if [ "$pos" -ge 0 ]; then tail -c +$((pos + 1)) "$f" | head -c "$lim"; '
+            'else { tail -c +$((start - total + b + 1)) "$f.1"; cat "$f"; } | head -c "$lim"; fi'
         )
-        code, output = self._container(name).exec_run(
-            ["sh", "-c", script, "sh", path, str(offset), str(limit)], stderr=False
+        _, output = self._container(name).exec_run(
+            ["sh", "-c", script, "sh", path, str(position), str(limit)], stderr=False
         )
         head, _, data = (output or b"").partition(b"\n")
         try:
-            size = int(head)
+            size, rotated, start = (int(value) for value in head.split())
         except ValueError:
-            return -1, b""
-        if size < 0:
-            return -1, b""
-        if size < offset:
-            offset = 0
-        return size, data[: max(0, size - offset)]
+            return LogFileRead(-1, 0, -1, b"")
+        return LogFileRead(size, rotated, start, data if size >= 0 and start >= 0 else b"")
 
     def rotate_files_in(self, name: str, paths: list[str], max_bytes: int) -> str:
-        """Copy-and-truncate each file in the container bigger than `max_bytes` (one backup)."""
+        """Rotate each log file in the container bigger than `max_bytes` into `path.1` (one
+        backup) without losing a line its writer appends meanwhile.
+
+        The file's first whole blocks are copied to `path.1`, then cut off the file's start
+        in one step (fallocate's collapse-range, atomic against the writer's appends): what
+        was written after the copy stays in the file. Where the file system cannot collapse
+        (tmpfs), it is copy and truncate, which may lose lines written in between.
+        """
         script = (
             'max=$1; shift; for f; do s=$(stat -c %s "$f" 2>/dev/null) || continue; '
-            '[ "$s" -gt "$max" ] && cp "$f" "$f.1" && : > "$f" && echo "$f"; done; true'
+            '[ "$s" -gt "$max" ] || continue; ( exec 9>>"$f.rot" && flock 9 || exit 1; '
+            'total=0; read -r total _ < "$f.rot" 2>/dev/null; '
+            "case $total in ''|*[!0-9]*) total=0;; esac; "
+            's=$(stat -c %s "$f"); bs=$(stat -f -c %S "$f"); n=$((s / bs * bs)); '
+            'if [ "$n" -gt 0 ] && head -c "$n" "$f" > "$f.1.part" '
+            '&& fallocate --collapse-range -o 0 -l "$n" "$f" 2>/dev/null; '
+            'then mv "$f.1.part" "$f.1"; '
+            'else rm -f "$f.1.part"; cp "$f" "$f.1" && : > "$f" || exit 1; '
+            'n=$(stat -c %s "$f.1"); fi; '
+            'echo "$((total + n)) $n" > "$f.rot"; echo "$f" ); done; true'
         )
         code, output = self._container(name).exec_run(
             ["sh", "-c", script, "sh", str(max_bytes), *paths]

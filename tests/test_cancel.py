@@ -89,9 +89,14 @@ def test_a_queued_backup_cancelled_leaves_the_app_as_it_was(make_app, owner):
     assert app.state == AppState.RUNNING
 
 
-def test_a_running_install_or_backup_is_marked_and_stops_at_its_next_step(make_app, owner):
+@pytest.mark.parametrize(
+    "kind", [Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE, Task.Kind.IMPORT]
+)
+def test_a_running_install_backup_or_clone_is_marked_and_stops_at_its_next_step(
+    make_app, owner, kind
+):
     app = make_app(state="installing")
-    task = Task.objects.create(kind=Task.Kind.INSTALL, app=app, state=Task.State.RUNNING)
+    task = Task.objects.create(kind=kind, app=app, state=Task.State.RUNNING)
     progress = TaskProgress(task)
     progress.step(10, "before the cancel")  # no cancel yet: carries on
 

@@ -317,7 +317,9 @@ def active_task(app: AppInstance) -> Task | None:
 # Running tasks of these kinds stop at their next safe point; others (restore, update, the
 # app actions) are only cancellable while queued: stopping them half-way could leave an app
 # with half its data or half a version.
-CANCELLABLE_WHILE_RUNNING = frozenset({Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE})
+CANCELLABLE_WHILE_RUNNING = frozenset(
+    {Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE, Task.Kind.IMPORT}
+)
 # A move re-points DNS and nginx the moment it is requested; it has no clean way back.
 NEVER_CANCELLABLE = frozenset({CHANGE_LOCATION})
 

@@ -126,3 +126,29 @@ def test_a_running_backup_cancelled_leaves_no_backup_and_the_app_running(
     assert code == 0
     done = wait_for_task(request_backup(site, target).pk, timeout=180)
     assert done.state == Task.State.SUCCEEDED, done.error
+
+
+def test_a_running_clone_cancelled_removes_the_new_app_and_leaves_its_source(
+    site, owner, docker_runtime, nginx, target_folder
+):
+    from panel.backups.clone import request_clone
+
+    target = create_target(name="disk", kind="filesystem", path=str(target_folder))
+    done = wait_for_task(request_backup(site, target).pk, timeout=180)
+    assert done.state == Task.State.SUCCEEDED, done.error
+    clone = request_clone(
+        Backup.objects.get(app=site), subdomain="cxclone", domain=site.domain, user=owner
+    )
+    task = clone.tasks.get()
+    wait_until(lambda: Task.objects.get(pk=task.pk).state == Task.State.RUNNING, what="the clone")
+
+    cancel_task(task, user=owner)
+
+    task = wait_for_task(task.pk, timeout=120)
+    assert task.state == Task.State.CANCELLED, (task.state, task.error, task.log)
+    assert not AppInstance.objects.filter(pk=clone.pk).exists()
+    assert docker_runtime.app_resources(clone.id.hex).empty
+    assert not nginx.site_path(app_site_name(clone)).exists()
+    site.refresh_from_db()
+    assert site.state == AppState.RUNNING
+    assert fetch(site.fqdn).status_code == 200

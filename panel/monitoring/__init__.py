@@ -2,11 +2,14 @@
 
 Where things are:
 - websockets (routes in panel/core/routing.py): ws/apps/<id>/logs/ (consumers.AppLogConsumer,
-  resumable by Docker timestamp and logPaths offsets), ws/apps/<id>/terminal/
-  (TerminalConsumer, admins), ws/notifications/ (the unread badge); the task and progress
-  sockets are panel.core.consumers';
+  resumable by Docker timestamp and logPaths positions, rotations included), ws/apps/<id>/
+  terminal/ (TerminalConsumer, admins; it also types the manifest's documented commands,
+  commands.py), ws/notifications/ (the unread badge); the task and progress sockets are
+  panel.core.consumers';
 - beat (CELERY_BEAT_SCHEDULE): monitoring.check_health and monitoring.sample_metrics every
-  minute, monitoring.rotate_logs every ten minutes (tasks.py);
+  minute, monitoring.rotate_logs every ten minutes (tasks.py); the beat process runs the
+  light Celery app of beat.py (no Django apps, no task modules);
+- timezones.py: the middleware that shows times in the reader's zone (a cookie);
 - health.py judges an app from what services.look_at_app saw; services.py writes verdicts,
   events and alerts; rrd.py is the round-robin slot arithmetic, metrics.py its store;
 - notifications.notify_admins(kind, title, message, app=...) is how any part of Hearth alerts

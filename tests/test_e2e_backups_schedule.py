@@ -58,8 +58,10 @@ def wait_until(condition, timeout: float, what: str):
 
 
 def test_beat_backs_up_every_included_app_then_applies_retention(site, target_folder):
-    from panel.backups.tasks import run_schedules_task
+    from panel.celery import app as celery_app
 
+    beat_entry = settings.CELERY_BEAT_SCHEDULE["backup-schedules"]
+    assert beat_entry["schedule"] == 60.0
     target = create_target(
         name="disk",
         kind="filesystem",
@@ -73,8 +75,8 @@ def test_beat_backs_up_every_included_app_then_applies_retention(site, target_fo
         created_at=timezone.now() - timedelta(minutes=5)
     )
     for run_number in (1, 2):
-        # What Celery beat sends every minute, run by the real worker.
-        run_schedules_task.delay()
+        # What Celery beat sends every minute (by name), run by the real worker.
+        celery_app.send_task(beat_entry["task"])
         wait_until(
             lambda n=run_number: (
                 site.backups.filter(reason=Backup.Reason.SCHEDULED).exists()

@@ -145,7 +145,8 @@ def test_keyboard_only_reaches_and_triggers_an_app_action_with_a_visible_focus(
 
     tab_to("el.tagName === 'BUTTON' && el.textContent.trim() === 'Restart'")
     page.keyboard.press("Enter")
-    expect(page.locator("#app-state")).to_have_text("Pending restart")
+    # (A worker, if one runs in this session, may already have taken the task on.)
+    expect(page.locator(".messages")).to_contain_text("Restart of Keyboard queued.")
     assert Task.objects.filter(app=app, kind="restart").exists()
     page.screenshot(path=str(ARTIFACTS / "a11y-keyboard-restart.png"), full_page=True)
 

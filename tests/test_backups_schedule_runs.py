@@ -181,3 +181,22 @@ def test_a_second_target_at_the_same_minute_backs_up_the_app_once_the_first_is_d
     assert Backup.objects.get(app=app, target=other).reason == Backup.Reason.SCHEDULED
     other.refresh_from_db()
     assert other.scheduled_status == "ok"
+
+
+def test_the_pages_show_each_targets_last_run_and_check_and_the_apps_schedule(
+    owner_client, make_app, target, target_folder
+):
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    app = make_app()
+    backup_app(app, target)
+    for pack in (path for path in (target_folder / "data").rglob("*") if path.is_file()):
+        pack.write_bytes(b"\xff" * pack.stat().st_size)
+    run_target_check(target.pk)
+    page = owner_client.get(reverse("backups:targets")).content.decode()
+    target.refresh_from_db()
+    assert target.check_status == "failed"
+    assert f": Failed<br><small>{escape(target.check_message)}</small>" in page
+    app_page = owner_client.get(reverse("core:app_detail", args=[app.pk])).content.decode()
+    assert "disk at <code>0 3 * * *</code> UTC" in app_page

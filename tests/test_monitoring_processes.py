@@ -153,3 +153,22 @@ def test_beat_gets_health_checks_run_while_the_worker_is_busy_with_an_install(
 
 def worker_name_prefix() -> str:
     return f"{settings.HEARTH_INSTANCE}-supervised@"
+
+
+def test_the_worker_and_the_panel_load_no_s3_client_or_browser_at_idle():
+    """boto3 (~30 MiB a process) loads on the first S3 or Route 53 call, playwright never."""
+    loaded = set(
+        json.loads(
+            _python(
+                "import json, sys, django\n"
+                "django.setup()\n"
+                "from panel.celery import app\n"
+                "app.loader.import_default_modules()  # every task module, as the worker\n"
+                "from django.urls import get_resolver\n"
+                "get_resolver().url_patterns  # every view, as the panel\n"
+                "print(json.dumps(sorted(sys.modules)))"
+            )
+        )
+    )
+    assert "panel.backups.storages.s3" in loaded and "panel.core.tasks" in loaded
+    assert {"boto3", "botocore", "playwright"}.isdisjoint(loaded)

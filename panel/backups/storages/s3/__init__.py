@@ -7,10 +7,8 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-
+# boto3 (~30 MiB) is imported where it is used: every panel and worker process loads this
+# module, few ever talk to S3.
 from panel.backups.storages import register
 from panel.backups.storages.base import PROBE_PREFIX, BackupStorage
 
@@ -56,6 +54,9 @@ class S3Storage(BackupStorage):
     required = ("bucket", "access_key", "secret_key")
 
     def client(self, target: BackupTarget):
+        import boto3
+        from botocore.config import Config
+
         return boto3.client(
             "s3",
             endpoint_url=_endpoint(target),
@@ -66,6 +67,8 @@ class S3Storage(BackupStorage):
         )
 
     def check(self, target: BackupTarget) -> dict[str, str]:
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
         errors = self.missing_fields(target)
         if errors:
             return errors
@@ -113,6 +116,8 @@ class S3Storage(BackupStorage):
         AWS refuses requests signed for the wrong region, but other S3 services (and moto)
         accept them, and restic would then talk to the wrong place: ask the bucket instead.
         """
+        from botocore.exceptions import ClientError
+
         if not target.region:
             return ""
         try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-import boto3
-import botocore.exceptions
-from botocore.config import Config
-
+# boto3 (~30 MiB) is imported where it is used: every panel and worker process loads this
+# module, few ever talk to Route 53.
 from panel.domains.providers.base import ConfigField, DnsProvider, ProviderError, Record
 
 _CREDENTIAL_ERRORS = {
@@ -40,6 +38,9 @@ class Route53Provider(DnsProvider):
         self._pending: list[str] = []
 
     def _client(self):
+        import boto3
+        from botocore.config import Config
+
         return boto3.client(
             "route53",
             aws_access_key_id=self.config["access_key_id"],
@@ -50,6 +51,8 @@ class Route53Provider(DnsProvider):
         )
 
     def _call(self, what: str, method: str, **kwargs):
+        import botocore.exceptions
+
         try:
             return getattr(self._client(), method)(**kwargs)
         except botocore.exceptions.ClientError as exc:

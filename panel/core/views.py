@@ -89,14 +89,8 @@ def app_action(request: HttpRequest, app_id, action: str) -> HttpResponse:
 @require_GET
 @signed_in_required
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = get_object_or_404(Task.objects.select_related("app__domain"), pk=task_id)
-    if task.app is not None:
-        get_app_for_user(request, task.app_id)
-    elif not is_admin(request.user):
-        raise PermissionDenied("Only admins can see tasks of removed apps.")
-    return render(
-        request, "core/task_detail.html", {"task": task, "cancellable": can_cancel(task)}
-    )
+    task = _task_for_manager(request, task_id)
+    return render(request, "core/task_detail.html", {"task": task, "cancellable": can_cancel(task)})
 
 
 def _task_for_manager(request: HttpRequest, task_id: int) -> Task:
@@ -105,7 +99,7 @@ def _task_for_manager(request: HttpRequest, task_id: int) -> Task:
     if task.app_id is not None:
         get_app_for_user(request, task.app_id)
     elif not is_admin(request.user):
-        raise PermissionDenied("Only admins can act on tasks of removed apps.")
+        raise PermissionDenied("Only admins can see and cancel tasks of removed apps.")
     return task
 
 
@@ -122,9 +116,7 @@ def task_cancel(request: HttpRequest, task_id: int) -> HttpResponse:
         if task.state == Task.State.CANCELLED:
             messages.success(request, f"{task.get_kind_display()} cancelled.")
         else:
-            messages.success(
-                request, f"{task.get_kind_display()} stops at its next safe point."
-            )
+            messages.success(request, f"{task.get_kind_display()} stops at its next safe point.")
     app = AppInstance.objects.select_related("domain").filter(pk=task.app_id).first()
     from_app_page = request.POST.get("next") == "app"
     if is_htmx(request):

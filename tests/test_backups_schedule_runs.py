@@ -5,6 +5,7 @@ backup failed, and that failed checks and backups alert the admins."""
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import timedelta
 
 import pytest
@@ -200,3 +201,38 @@ def test_the_pages_show_each_targets_last_run_and_check_and_the_apps_schedule(
     assert f": Failed<br><small>{escape(target.check_message)}</small>" in page
     app_page = owner_client.get(reverse("core:app_detail", args=[app.pk])).content.decode()
     assert "disk at <code>0 3 * * *</code> UTC" in app_page
+
+
+def test_a_check_while_a_backup_holds_the_repository_waits_instead_of_alerting(
+    target, target_folder, django_user_model
+):
+    import os
+    import subprocess
+
+    from panel.backups.restic import build_command, build_env
+
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    # A backup reading from stdin holds its lock until stdin closes.
+    holder = subprocess.Popen(
+        build_command(target.repository(), "backup", "--stdin", "--host", "other"),
+        env=build_env(target.repository()),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not os.listdir(target_folder / "locks") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert run_target_check(target.pk, may_defer=True) is None
+        target.refresh_from_db()
+        assert target.check_status == "" and target.checked_at is None
+        assert not Notification.objects.exists()
+        # The last attempt does report it, so a lock never hides a check for good.
+        assert "already locked" in run_target_check(target.pk, may_defer=False)
+        assert Notification.objects.filter(kind="backup_check_failed").exists()
+    finally:
+        holder.communicate(b"some data", timeout=60)
+    assert run_target_check(target.pk, may_defer=True) == ""
+    target.refresh_from_db()
+    assert target.check_status == "ok"

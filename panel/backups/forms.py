@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from panel.domains.forms import HostPortFields
-
 from panel.backups.models import BackupTarget
 from panel.backups.schedule import DEFAULT_BACKUP_SCHEDULE, DEFAULT_CHECK_SCHEDULE
+from panel.domains.forms import HostPortFields
 
 
 class ScheduleFields(forms.Form):

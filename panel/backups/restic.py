@@ -173,6 +173,13 @@ def describe_failure(stderr: str) -> ResticError:
         return ResticError(f"there is no restic repository there ({fatal})", no_repository=True)
     if "no matching ID found" in text or "no snapshot" in text.lower():
         return ResticError(f"no such snapshot in the repository ({fatal})")
+    if "repository is already locked" in text:
+        # restic ends with advice about `unlock`; what matters is who holds the lock.
+        holder = next((line for line in lines if "locked" in line), fatal)
+        return ResticError(
+            f"another restic command is using the repository ({holder.strip()}); "
+            "try again when it is done"
+        )
     return ResticError(fatal)
 
 

@@ -1,10 +1,12 @@
 """Scheduled backups, retention and integrity checks of the backup targets (Celery beat).
 
 Every minute `run_due_schedules` looks at each target: when its backup schedule is due it
-queues a "scheduled" backup task for every app with automatic backups on (busy apps are
-skipped and named), and one follow-up that applies the target's retention policy once those
-backups have finished; when its check schedule is due it queues `restic check`. A due minute
-is claimed with one conditional UPDATE, so two beat ticks (or two beats) never run it twice.
+queues a "scheduled" backup task for every app with automatic backups on (apps busy with
+another backup are queued once it ends, apps busy otherwise are skipped and named), and one
+follow-up that applies the target's retention policy once those backups have finished; when
+its check schedule is due it queues `restic check` (tried again later while a backup holds
+the repository). A due minute is claimed with one conditional UPDATE, so two beat ticks (or
+two beats) never run it twice.
 
 Failures alert the admins: a failed scheduled backup through its "backup" event (see
 panel.monitoring.signals), a failed check or retention here, with notify_admins.
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 # How long the retention follow-up waits for the run's backups before pruning anyway.
 RETENTION_WAIT = timedelta(hours=6)
 RETENTION_POLL_SECONDS = 15
+# restic's words when another command holds the repository; a check waits and tries again.
+REPOSITORY_LOCKED = "repository is already locked"
+CHECK_RETRY_SECONDS, CHECK_ATTEMPTS = 300, 12
 
 
 def _claim(target: BackupTarget, field: str, slot: datetime) -> bool:
@@ -179,12 +184,19 @@ def finish_scheduled_run(
     return None
 
 
-def run_target_check(target_id: int) -> str:
-    """`restic check` the target's repository; record and alert on failure. '' when sound."""
+def run_target_check(target_id: int, *, may_defer: bool = False) -> str | None:
+    """`restic check` the target's repository; record and alert on failure. '' when sound.
+
+    The check needs the repository to itself. While a backup holds it, with `may_defer`
+    nothing is recorded and None comes back (the caller tries again later): a busy
+    repository is no integrity problem to alert anyone about.
+    """
     target = BackupTarget.objects.filter(pk=target_id).first()
     if target is None:
         return ""
     problem = check_target(target)
+    if may_defer and REPOSITORY_LOCKED in problem:
+        return None
     BackupTarget.objects.filter(pk=target.pk).update(
         check_status=BackupTarget.RunStatus.FAILED if problem else BackupTarget.RunStatus.OK,
         check_message=problem or "No errors found.",

@@ -31,8 +31,10 @@ def finish_scheduled_run_task(
         self.apply_async((target_id, task_ids, deadline, waiting), countdown=RETENTION_POLL_SECONDS)
 
 
-@shared_task(name="backups.check_target")
-def check_target_task(target_id: int) -> None:
-    from panel.backups.scheduled import run_target_check
+@shared_task(name="backups.check_target", bind=True)
+def check_target_task(self, target_id: int, attempt: int = 1) -> None:
+    """`restic check` of a target; tried again later while a backup holds the repository."""
+    from panel.backups.scheduled import CHECK_ATTEMPTS, CHECK_RETRY_SECONDS, run_target_check
 
-    run_target_check(target_id)
+    if run_target_check(target_id, may_defer=attempt < CHECK_ATTEMPTS) is None:
+        self.apply_async((target_id, attempt + 1), countdown=CHECK_RETRY_SECONDS)

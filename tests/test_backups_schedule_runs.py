@@ -4,8 +4,11 @@ backup failed, and that failed checks and backups alert the admins."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,7 +17,7 @@ from django.utils import timezone
 
 from panel.backups.models import Backup, BackupTarget
 from panel.backups.operations import execute_backup_task
-from panel.backups.restic import Restic
+from panel.backups.restic import Restic, build_command, build_env
 from panel.backups.scheduled import (
     finish_scheduled_run,
     run_due_schedules,
@@ -203,16 +206,9 @@ def test_the_pages_show_each_targets_last_run_and_check_and_the_apps_schedule(
     assert "disk at <code>0 3 * * *</code> UTC" in app_page
 
 
-def test_a_check_while_a_backup_holds_the_repository_waits_instead_of_alerting(
-    target, target_folder, django_user_model
-):
-    import os
-    import subprocess
-
-    from panel.backups.restic import build_command, build_env
-
-    django_user_model.objects.create_superuser("root", "root@example.com", "pw")
-    # A backup reading from stdin holds its lock until stdin closes.
+@contextmanager
+def repository_held(target, target_folder):
+    """A real restic backup reading stdin, which holds its lock until stdin closes."""
     holder = subprocess.Popen(
         build_command(target.repository(), "backup", "--stdin", "--host", "other"),
         env=build_env(target.repository()),
@@ -224,6 +220,16 @@ def test_a_check_while_a_backup_holds_the_repository_waits_instead_of_alerting(
         deadline = time.monotonic() + 30
         while not os.listdir(target_folder / "locks") and time.monotonic() < deadline:
             time.sleep(0.1)
+        yield
+    finally:
+        holder.communicate(b"some data", timeout=60)
+
+
+def test_a_check_while_a_backup_holds_the_repository_waits_instead_of_alerting(
+    target, target_folder, django_user_model
+):
+    django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    with repository_held(target, target_folder):
         assert run_target_check(target.pk, may_defer=True) is None
         target.refresh_from_db()
         assert target.check_status == "" and target.checked_at is None
@@ -231,8 +237,24 @@ def test_a_check_while_a_backup_holds_the_repository_waits_instead_of_alerting(
         # The last attempt does report it, so a lock never hides a check for good.
         assert "already locked" in run_target_check(target.pk, may_defer=False)
         assert Notification.objects.filter(kind="backup_check_failed").exists()
-    finally:
-        holder.communicate(b"some data", timeout=60)
     assert run_target_check(target.pk, may_defer=True) == ""
     target.refresh_from_db()
     assert target.check_status == "ok"
+
+
+def test_retention_while_a_backup_holds_the_repository_waits_for_it(
+    make_app, target, target_folder, django_capture_on_commit_callbacks
+):
+    app = make_app()
+    deadline = (timezone.now() + timedelta(hours=1)).timestamp()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=False):
+            [task] = start_scheduled_backups(target)
+        execute_backup_task(task.pk)
+        with repository_held(target, target_folder):
+            assert finish_scheduled_run(target.pk, [task.pk], deadline) == ([task.pk], [])
+        assert finish_scheduled_run(target.pk, [task.pk], deadline) is None
+    assert Backup.objects.filter(app=app).count() == 1
+    target.refresh_from_db()
+    assert target.scheduled_status == "ok"
+    assert not Notification.objects.exists()

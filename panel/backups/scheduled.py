@@ -163,6 +163,10 @@ def finish_scheduled_run(
             )
         except Exception as exc:  # noqa: BLE001 - reported below, the next run tries again
             reason = str(exc) or type(exc).__name__
+            if REPOSITORY_LOCKED in reason and in_time:
+                # A manual backup holds the repository: prune once it is done (pruning
+                # the apps already done again removes nothing more).
+                return task_ids, waiting
             problems.append(f"retention of {task.app_label}: {reason}")
             _alert(
                 "backup_retention",

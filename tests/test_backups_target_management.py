@@ -154,10 +154,19 @@ def test_removing_a_target_with_backups_asks_for_confirmation_and_keeps_the_repo
 def test_a_target_in_use_by_a_running_backup_is_not_removed(make_app, target_folder):
     target = create_target(name="disk", kind="filesystem", path=str(target_folder))
     app = make_app()
-    Task.objects.create(kind=Task.Kind.BACKUP, app=app, params={"target": target.pk})
+    running = Task.objects.create(
+        kind=Task.Kind.BACKUP, app=app, app_label=str(app), params={"target": target.pk}
+    )
     with pytest.raises(ActionRejected) as caught:
         remove_target(target, confirmed=True)
-    assert "in use" in caught.value.errors["confirm"]
+    assert "in use by Site" in caught.value.errors["confirm"]
+    running.delete()
+    # An update may need its pre-update backup there to roll back.
+    Task.objects.create(kind=Task.Kind.UPDATE, app=app, app_label=str(app))
+    with pytest.raises(ActionRejected) as caught:
+        remove_target(target, confirmed=True)
+    assert "(update)" in caught.value.errors["confirm"]
+    assert BackupTarget.objects.filter(pk=target.pk).exists()
 
 
 def test_the_edit_page_saves_and_shows_field_errors(owner_client, target_folder):

@@ -202,15 +202,15 @@ def remove_target(target: BackupTarget, user=None, *, confirmed: bool = False) -
     """
     backups = Backup.objects.filter(target=target)
     count = backups.count()
-    busy = Task.objects.filter(
-        state__in=(Task.State.QUEUED, Task.State.RUNNING),
-        kind__in=(Task.Kind.BACKUP, Task.Kind.RESTORE),
-    )
+    backup_ids = set(backups.values_list("pk", flat=True))
+    # Backups and restores name it; clones read one of its snapshots; an update takes its
+    # pre-update backup there and may need it to roll back.
     in_use = [
-        task.app_label
-        for task in busy
+        f"{task.app_label} ({task.kind})"
+        for task in Task.objects.filter(state__in=(Task.State.QUEUED, Task.State.RUNNING))
         if task.params.get("target") == target.pk
-        or task.params.get("backup") in set(backups.values_list("pk", flat=True))
+        or task.params.get("backup") in backup_ids
+        or task.kind == Task.Kind.UPDATE
     ]
     if in_use:
         raise ActionRejected(

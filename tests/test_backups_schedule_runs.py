@@ -258,3 +258,23 @@ def test_retention_while_a_backup_holds_the_repository_waits_for_it(
     target.refresh_from_db()
     assert target.scheduled_status == "ok"
     assert not Notification.objects.exists()
+
+
+def test_check_now_queues_a_check_that_the_targets_page_then_reports(
+    owner_client, target, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    url = reverse("backups:target_check", args=[target.pk])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = owner_client.post(url, follow=True)
+    assert "Integrity check of disk queued" in response.content.decode()
+    assert len(queued) == 1
+    target.refresh_from_db()
+    assert target.check_status == "running"
+    assert Event.objects.filter(action="backup_check_requested").exists()
+    # What the queued task runs on the worker.
+    assert run_target_check(target.pk, may_defer=True) == ""
+    page = owner_client.get(reverse("backups:target_edit", args=[target.pk])).content.decode()
+    assert "Ok (No errors found.)" in page
+    assert owner_client.get(url).status_code == 405

@@ -109,6 +109,7 @@ AUDIENCE = {
     "backups:app_automatic_backups": APP_MANAGER,
     "backups:target_edit": ADMIN,
     "backups:target_remove": ADMIN,
+    "backups:target_check": ADMIN,
     "backups_api:app_backups": APP_MANAGER,
     "backups_api:app_restore": APP_MANAGER,
     # Cloning and importing make new apps, which only admins install.

@@ -188,6 +188,20 @@ def finish_scheduled_run(
     return None
 
 
+def request_check(target: BackupTarget, user=None) -> None:
+    """Queue `restic check` of the target now (the owner's "Check now")."""
+    from panel.backups.tasks import check_target_task
+
+    BackupTarget.objects.filter(pk=target.pk).update(check_status=BackupTarget.RunStatus.RUNNING)
+    record_event(
+        "backup_check_requested",
+        actor=user,
+        message=target.name,
+        app_label=f"backup target {target.name}",
+    )
+    transaction.on_commit(lambda: check_target_task.delay(target.pk))
+
+
 def run_target_check(target_id: int, *, may_defer: bool = False) -> str | None:
     """`restic check` the target's repository; record and alert on failure. '' when sound.
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("import/start/", views.import_start, name="import_start"),
     path("targets/<int:target_id>/", views.target_edit, name="target_edit"),
     path("targets/<int:target_id>/remove/", views.target_remove, name="target_remove"),
+    path("targets/<int:target_id>/check/", views.target_check, name="target_check"),
     path(
         "apps/<uuid:app_id>/automatic/", views.app_automatic_backups, name="app_automatic_backups"
     ),

@@ -280,6 +280,21 @@ def target_remove(request: HttpRequest, target_id: int) -> HttpResponse:
 
 
 @require_POST
+@admin_required
+def target_check(request: HttpRequest, target_id: int) -> HttpResponse:
+    from panel.backups.scheduled import request_check
+
+    target = get_object_or_404(BackupTarget, pk=target_id)
+    request_check(target, user=request.user)
+    messages.success(
+        request,
+        f"Integrity check of {target.name} queued; its result shows on the targets page and "
+        "a failure is notified.",
+    )
+    return redirect("backups:targets")
+
+
+@require_POST
 @signed_in_required
 def app_automatic_backups(request: HttpRequest, app_id) -> HttpResponse:
     app = get_app_for_user(request, app_id)

@@ -75,7 +75,7 @@ def test_the_beat_app_has_the_schedule_and_queue_but_loads_no_apps_or_clients():
 class SupervisedWorker:
     """The worker exactly as supervisord starts it, on the test database and queue."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, queue: str) -> None:
         program = next(
             p
             for p in programs(
@@ -91,8 +91,10 @@ class SupervisedWorker:
             "DJANGO_SETTINGS_MODULE": "panel.settings_test",
             "DATABASE_URL": _database_url(),
         }
+        # Its own queue: a test worker of this session (tests/conftest.py) must not take
+        # the tasks meant for this one.
         self.process = subprocess.Popen(
-            shlex.split(program.command.replace("%%", "%")),
+            [*shlex.split(program.command.replace("%%", "%")), f"--queues={queue}"],
             cwd=ROOT,
             env=env,
             stdout=self.log_path.open("ab"),
@@ -126,20 +128,39 @@ def wait_until(condition, timeout: float, what: str) -> None:
 def test_beat_gets_health_checks_run_while_the_worker_is_busy_with_an_install(
     docker_runtime, nginx, publish, domain, make_app
 ):
+    from apps_store.manifest import validate_manifest
     from panel.core.models import AppInstance, Task
-    from panel.core.services import cancel_task, install_app
+    from panel.core.services import cancel_task
+    from panel.core.tasks import run_task
 
-    worker = SupervisedWorker(f"{settings.HEARTH_INSTANCE}-supervised")
+    queue = f"{settings.HEARTH_INSTANCE}-supervised"
+    worker = SupervisedWorker(queue, queue)
     try:
         # A running app without a container: the health check's verdict is "down".
         probe = make_app("probe", state="running")
-        # Never healthy: its install keeps one of the worker's threads for a minute.
-        long = install_app(release=publish("unhealthy"), subdomain="long", domain=domain)
-        install = long.tasks.get()
+        # Never healthy: its install keeps one of the worker's threads for a minute. The rows
+        # install_app makes, put on this worker's queue.
+        release = publish("unhealthy")
+        manifest = validate_manifest(release.manifest)
+        long = make_app(
+            "long",
+            store_app_id=manifest.id,
+            title=manifest.title,
+            manifest=manifest.data,
+            image=release.pinned_image,
+            memory_limit=manifest.memory_limit,
+            state="pending_install",
+        )
+        install = Task.objects.create(kind=Task.Kind.INSTALL, app=long, app_label=str(long))
+        run_task.apply_async((install.pk,), queue=queue)
         wait_until(lambda: Task.objects.get(pk=install.pk).percent >= 75, 120, "the install's wait")
-        assert Task.objects.get(pk=install.pk).worker.startswith(worker_name_prefix())
+        assert Task.objects.get(pk=install.pk).worker.startswith(f"{queue}@")
 
-        _python("from panel.monitoring.beat import app\napp.send_task('monitoring.check_health')")
+        # What beat does each minute, from beat's own app.
+        _python(
+            "from panel.monitoring.beat import app\n"
+            f"app.send_task('monitoring.check_health', queue={queue!r})"
+        )
 
         wait_until(
             lambda: AppInstance.objects.get(pk=probe.pk).health == "down", 30, "the health check"
@@ -149,10 +170,6 @@ def test_beat_gets_health_checks_run_while_the_worker_is_busy_with_an_install(
         assert wait_for_task(install.pk, timeout=60).state == Task.State.CANCELLED
     finally:
         worker.stop()
-
-
-def worker_name_prefix() -> str:
-    return f"{settings.HEARTH_INSTANCE}-supervised@"
 
 
 def test_the_worker_and_the_panel_load_no_s3_client_or_browser_at_idle():

@@ -91,3 +91,41 @@ async def test_with_the_shell_open_a_command_is_typed_into_it_and_logged(app_wit
     assert messages == [
         "Count files: ls /etc | wc -l; echo counted-$((20 + 22)) → typed into the terminal"
     ]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_in_a_browser_the_button_types_the_command_into_the_open_shell(
+    app_with_container, panel_server, owner, monkeypatch
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_e2e_browser import ARTIFACTS, CHROMIUM_ARGS
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    app, _ = app_with_container("sleep 600", subdomain="btn", manifest={"commands": COMMANDS})
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        terminal_url = reverse("monitoring:app_terminal", args=[app.pk])
+        page.goto(f"{panel_server.url}/accounts/login/?next={terminal_url}")
+        page.fill("input[name=login]", "owner")
+        page.fill("input[name=password]", "pw-owner")
+        page.click("main button[type=submit]")
+        expect(page.locator("#terminal .xterm-rows")).to_be_visible()
+        # The shell's prompt: its socket is open.
+        page.wait_for_function(
+            "document.querySelector('#terminal .xterm-rows').textContent.trim().length > 0"
+        )
+        page.evaluate("window.__sameDocument = true")
+        page.click("form.run-command button:text-is('Count files')")
+        expect(page.locator("#terminal .xterm-rows")).to_contain_text("counted-42")
+        assert page.evaluate("window.__sameDocument") is True  # typed, not posted
+        page.screenshot(path=str(ARTIFACTS / "terminal-command.png"), full_page=True)
+        browser.close()
+    assert Event.objects.filter(
+        app=app, action="terminal_command", message__endswith="typed into the terminal"
+    ).exists()

@@ -84,7 +84,10 @@ def docker_runtime():
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     # The session's own data folder (named after its process id) goes with it.
-    if os.environ.get("HEARTH_TEST_SESSION") == str(os.getpid()):
+    # Only the folder panel.settings_test made: a HEARTH_HOME given from outside (the
+    # platform's own) is never removed.
+    session = os.environ.get("HEARTH_TEST_SESSION")
+    if session == str(os.getpid()) and settings.HEARTH_HOME.name == f"hearth-test-{session}":
         shutil.rmtree(settings.HEARTH_HOME, ignore_errors=True)
 
 

@@ -135,3 +135,17 @@ async def test_the_app_list_is_told_when_an_apps_health_changes(
     assert verdicts[app.id.hex] == "down"
     assert await listener.receive_json_from(timeout=5) == {"changed": app.id.hex}
     await listener.disconnect()
+
+
+def test_containers_hearth_replaced_on_purpose_are_not_a_restart_loop(worker, publish, domain):
+    # Each settings change (like each rolling update) retires a container with a `die`
+    # event; three in a row must not read as a crash loop of the app.
+    from panel.domains.app_settings import set_env_overrides
+
+    app = install_app(release=publish("staticsite"), subdomain="tuned", domain=domain)
+    assert wait_for_task(app.tasks.get().pk).state == "succeeded"
+    for round_ in range(3):
+        app.refresh_from_db()
+        task = set_env_overrides(app, {"ROUND": str(round_)})
+        assert wait_for_task(task.pk).state == "succeeded", task.error
+    assert check_all_apps_health()[app.id.hex] == "healthy"

@@ -20,7 +20,7 @@ from panel.monitoring.models import HealthRecord, Notification
 from panel.monitoring.notifications import notify_admins
 from panel.runtime.containers import ContainerStatus, RuntimeFailure, get_runtime
 from panel.runtime.health import probe
-from panel.runtime.spec import LABEL_APP, app_resource_names
+from panel.runtime.spec import app_resource_names
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +41,23 @@ def check_all_apps_health(now: float | None = None) -> dict[str, str]:
         return {}
     # One events query for all apps: Docker keeps the recent ones, across restarts.
     events = runtime.container_events(now - HEALTH_WINDOW, now, ["die", "oom"])
+    # Counted per container, not per app: the container an update or a recreate retired
+    # died once on purpose, and a rolling update's failed trial container is not the app.
     deaths: dict[str, int] = {}
     ooms: dict[str, int] = {}
     for event in events:
-        app_hex = event.get("Actor", {}).get("Attributes", {}).get(LABEL_APP, "")
+        container_id = event.get("Actor", {}).get("ID") or event.get("id", "")
         counts = ooms if event.get("Action") == "oom" else deaths
-        counts[app_hex] = counts.get(app_hex, 0) + 1
+        counts[container_id] = counts.get(container_id, 0) + 1
     # Docker calls and health probes side by side (a hung app costs its probe's timeout, not
     # everyone's); the verdicts are then written one by one.
     with ThreadPoolExecutor(max_workers=8) as pool:
         looks = list(pool.map(look_at_app, apps))
     verdicts = {}
     for app, look in zip(apps, looks, strict=True):
+        current = look[0].id
         verdict = check_app_health(
-            app, deaths=deaths.get(app.id.hex, 0), oom_events=ooms.get(app.id.hex, 0), look=look
+            app, deaths=deaths.get(current, 0), oom_events=ooms.get(current, 0), look=look
         )
         verdicts[app.id.hex] = verdict.status
     return verdicts

@@ -60,6 +60,7 @@ class ContainerStatus:
     status: str = "missing"
     oom_killed: bool = False
     restart_count: int = 0
+    id: str = ""
 
 
 class DockerRuntime:
@@ -236,6 +237,7 @@ class DockerRuntime:
             status=state.get("Status", "unknown"),
             oom_killed=bool(state.get("OOMKilled")),
             restart_count=int(container.attrs.get("RestartCount", 0)),
+            id=container.id,
         )
 
     def start_container(self, name: str) -> None:

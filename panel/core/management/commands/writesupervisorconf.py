@@ -91,16 +91,15 @@ def programs(
     ]
 
 
-PASSED_THROUGH = (
-    "DATABASE_URL",
-    "HEARTH_DOMAIN",
-    "HEARTH_HTTP_LISTEN",
-    "HEARTH_INTERNAL_LISTEN",
-    "HEARTH_INSTANCE",
-    "HEARTH_MAIL_RELAY_PORT",
-    "HEARTH_LDAP_PORT",
-    "HEARTH_MAIL_SMARTHOST",
-)
+def passed_through(environ: dict[str, str]) -> dict[str, str]:
+    """The settings the owner gave `hearth up` (every HEARTH_* variable and DATABASE_URL):
+    the supervised processes must read the same ones, or the worker would send alerts through
+    another SMTP relay than the one configured. HEARTH_HOME is written on its own."""
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if (name.startswith("HEARTH_") and name != "HEARTH_HOME") or name == "DATABASE_URL"
+    }
 
 
 def _escape(value: str) -> str:
@@ -118,9 +117,7 @@ class Command(BaseCommand):
         root, home = Path(settings.BASE_DIR), Path(settings.HEARTH_HOME)
         bin_dir = Path(sys.executable).parent
         extra = "".join(
-            f',{name}="{_escape(os.environ[name])}"'
-            for name in PASSED_THROUGH
-            if name in os.environ
+            f',{name}="{_escape(value)}"' for name, value in passed_through(os.environ).items()
         )
         sections = [HEADER.format(home=home)]
         for program in programs(bin_dir, root, home):
@@ -136,4 +133,8 @@ class Command(BaseCommand):
                     stop_seconds=program.stop_seconds,
                 )
             )
-        Path(path).write_text("".join(sections))
+        # It holds whatever secrets came in the environment (SMTP password, DATABASE_URL).
+        target = Path(path)
+        target.touch(mode=0o600)
+        target.chmod(0o600)
+        target.write_text("".join(sections))

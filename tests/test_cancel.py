@@ -112,10 +112,18 @@ def test_a_running_install_backup_or_clone_is_marked_and_stops_at_its_next_step(
     assert Event.objects.filter(action="cancel_requested", app=app).exists()
 
 
-@pytest.mark.parametrize("kind", [Task.Kind.RESTORE, Task.Kind.UPDATE, Task.Kind.UNINSTALL])
-def test_running_restores_updates_and_actions_cannot_be_cancelled(make_app, owner, kind):
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        (Task.Kind.RESTORE, {}),
+        # An update is cancellable until its point of no return (the nginx switch).
+        (Task.Kind.UPDATE, {"no_return": True}),
+        (Task.Kind.UNINSTALL, {}),
+    ],
+)
+def test_running_restores_updates_and_actions_cannot_be_cancelled(make_app, owner, kind, params):
     app = make_app(state="updating")
-    task = Task.objects.create(kind=kind, app=app, state=Task.State.RUNNING)
+    task = Task.objects.create(kind=kind, app=app, state=Task.State.RUNNING, params=params)
     assert not can_cancel(task)
     with pytest.raises(ActionRejected) as refused:
         cancel_task(task, user=owner)

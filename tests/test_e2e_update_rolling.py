@@ -456,3 +456,43 @@ def test_the_beat_task_updates_an_app_inside_the_window_through_the_worker(site,
     site.refresh_from_db()
     assert site.version == NEW_VERSION
     assert fetch(site.fqdn, "/kept.txt").headers[VERSION_HEADER] == NEW_VERSION
+
+
+def test_an_update_cancelled_before_the_switch_leaves_the_old_version_serving(
+    site, built_packages, docker_runtime
+):
+    from panel.core.services import can_cancel, cancel_task
+
+    names = app_resource_names(settings.HEARTH_INSTANCE, site.id.hex)
+    serving = container_id(docker_runtime, names.container)
+    hanging = release_with(built_packages, "2.0.0", image_from="unhealthy")
+    task = update_app(site, hanging)
+    deadline = time.monotonic() + 120
+    while "Waiting for" not in Task.objects.get(pk=task.pk).message:
+        assert time.monotonic() < deadline, Task.objects.get(pk=task.pk).log
+        time.sleep(0.1)
+    task.refresh_from_db()
+    assert can_cancel(task)
+    cancel_task(task)
+
+    task = wait_for_task(task.pk, timeout=120)
+    assert task.state == Task.State.CANCELLED, task.log
+    site.refresh_from_db()
+    assert (site.version, site.state) == ("1.0.0", AppState.RUNNING)
+    assert container_id(docker_runtime, names.container) == serving
+    assert container_id(docker_runtime, next_container_name(site)) is None
+    assert fetch(site.fqdn, "/kept.txt").text == "kept\n"
+    assert Event.objects.filter(action="cancelled", app=site).exists()
+    assert not Event.objects.filter(action="rollback", app=site).exists()
+
+
+def test_an_update_past_its_switch_offers_no_cancel(site):
+    from panel.core.services import ActionRejected, can_cancel, cancel_task
+
+    task = Task.objects.create(
+        kind=Task.Kind.UPDATE, app=site, state=Task.State.RUNNING, params={"no_return": True}
+    )
+    assert not can_cancel(task)
+    with pytest.raises(ActionRejected):
+        cancel_task(task)
+    task.delete()

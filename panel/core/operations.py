@@ -74,7 +74,9 @@ class TaskProgress:
 
         self.task = task
         # Turned off by the rollback after a cancel, whose own steps must run to the end.
-        self.cancellable = task.kind in CANCELLABLE_WHILE_RUNNING
+        self.cancellable = task.kind in CANCELLABLE_WHILE_RUNNING and not task.params.get(
+            "no_return"
+        )
 
     def checkpoint(self) -> None:
         """Raise TaskCancelled if the owner asked to cancel; a no-op where that is unsafe."""
@@ -359,6 +361,14 @@ def _remember(task: Task, **values) -> None:
     Task.objects.filter(pk=task.pk).update(params=task.params)
 
 
+def past_point_of_no_return(progress: TaskProgress) -> None:
+    """Honour a cancel asked for until now, then stop offering it: what follows (the nginx
+    switch, the old container's removal) is not undone by a cancel."""
+    progress.checkpoint()
+    progress.cancellable = False
+    _remember(progress.task, no_return=True)
+
+
 def next_container_name(app: AppInstance) -> str:
     """The new version's container while it runs beside the current one (rolling update);
     it takes the app's own name once the old one is gone."""
@@ -404,6 +414,9 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
         _remember(task, snapshot=snapshot.pk)
     progress.step(10, f"Pulling {release.pinned_image}")
     runtime.pull_image(release.pinned_image)
+    if reason:
+        # The old container goes next and a way back means restoring the snapshot.
+        past_point_of_no_return(progress)
     # Data of addons the new version drops is kept here, for a rollback or by hand.
     dropped_data = Path(settings.HEARTH_HOME) / "updates" / f"task-{task.pk}"
     try:
@@ -423,11 +436,20 @@ def update(app: AppInstance, progress: TaskProgress) -> AppState:
         else:
             _start_beside_and_switch(app, progress)
     except Exception as exc:  # noqa: BLE001 - any failure of the new version rolls back
+        cancelled = isinstance(exc, TaskCancelled)
+        progress.cancellable = False  # the way back runs to its end
         why = _describe(exc)
-        progress.step(80, f"{release.version} failed; rolling back to {previous['version']}")
+        progress.step(
+            80,
+            f"Cancelled; putting {previous['version']} back"
+            if cancelled
+            else f"{release.version} failed; rolling back to {previous['version']}",
+        )
         _put_previous_release_back(
             app, previous, snapshot if reason else None, progress, since=task.started_at
         )
+        if cancelled:
+            raise
         raise RolledBack(
             f"the update to {release.version} failed and was rolled back; {app.title} runs "
             f"{previous['version']} again. Why: {why}"
@@ -470,6 +492,7 @@ def _start_beside_and_switch(app: AppInstance, progress: TaskProgress) -> None:
     progress.step(75, f"Waiting for {app.manifest['healthCheckPath']} of {app.version}")
     _wait_healthy(app, address, progress, container=name)
     runtime.keep_restarting(name)
+    past_point_of_no_return(progress)
     progress.step(88, f"Switching {app.fqdn} to {app.version} at {address}")
     write_app_site(app, address)
 
@@ -663,6 +686,12 @@ def _unwind_cancelled(task: Task, app: AppInstance, progress: TaskProgress) -> N
     from panel.core.services import creates_app
 
     label = str(app)
+    if task.kind == Task.Kind.UPDATE:
+        # update() already put the previous release back (or had changed nothing yet).
+        app.transition_to(AppState.RUNNING)
+        finish_cancelled(task)
+        record_event("cancelled", app=app, actor=task.requested_by, message=task.kind)
+        return
     try:
         if creates_app(task):
             progress.step(90, "Cancelled: removing what the install made")

@@ -314,11 +314,12 @@ def active_task(app: AppInstance) -> Task | None:
 
 
 # Cancel ------------------------------------------------------------------------------------
-# Running tasks of these kinds stop at their next safe point; others (restore, update, the
-# app actions) are only cancellable while queued: stopping them half-way could leave an app
-# with half its data or half a version.
+# Running tasks of these kinds stop at their next safe point; others (restore, the app
+# actions) are only cancellable while queued: stopping them half-way could leave an app with
+# half its data. An update is cancellable until its point of no return (params "no_return":
+# the nginx switch of a rolling update, the old container's removal of a recreate one).
 CANCELLABLE_WHILE_RUNNING = frozenset(
-    {Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE, Task.Kind.IMPORT}
+    {Task.Kind.INSTALL, Task.Kind.BACKUP, Task.Kind.CLONE, Task.Kind.IMPORT, Task.Kind.UPDATE}
 )
 # A move re-points DNS and nginx the moment it is requested; it has no clean way back.
 NEVER_CANCELLABLE = frozenset({CHANGE_LOCATION})
@@ -330,7 +331,11 @@ def can_cancel(task: Task) -> bool:
         return False
     if task.state == Task.State.QUEUED:
         return True
-    return task.state == Task.State.RUNNING and task.kind in CANCELLABLE_WHILE_RUNNING
+    return (
+        task.state == Task.State.RUNNING
+        and task.kind in CANCELLABLE_WHILE_RUNNING
+        and not task.params.get("no_return")
+    )
 
 
 # Tasks that bring a new app into being; cancelled before it exists, the app goes entirely.
@@ -369,7 +374,7 @@ def cancel_task(task: Task, user=None) -> Task:
             return task
         if task.state != Task.State.RUNNING:
             raise ActionRejected({"task": f"this {task.kind} has already {task.state}."})
-        if task.kind not in CANCELLABLE_WHILE_RUNNING:
+        if task.kind not in CANCELLABLE_WHILE_RUNNING or task.params.get("no_return"):
             raise ActionRejected(
                 {"task": f"a running {task.kind} cannot be stopped safely; wait until it finishes."}
             )

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django import forms
 
 from apps_store.update_window import DAY_NAMES, WindowError, make_window
-from panel.domains.models import Domain
 from panel.domains.forms import HostPortFields
+from panel.domains.models import Domain
 
 
 class InstallForm(HostPortFields, forms.Form):

@@ -26,7 +26,7 @@ from panel.backups.restic import Restic, ResticError
 from panel.backups.services import CONFIG_FILE, restore_data
 from panel.core.events import record_event
 from panel.core.models import AppInstance, Task
-from panel.core.services import ActionRejected, check_location
+from panel.core.services import ActionRejected, check_location, enqueue_task
 from panel.core.spare_networks import return_spare_app_id, take_spare_app_id
 from panel.core.states import AppState
 from panel.domains.models import Domain
@@ -133,7 +133,7 @@ def create_app_from_snapshot(
                 message=f"from {backup.app_label}, snapshot {backup.snapshot_id[:8]} "
                 f"({configuration['version']})",
             )
-            _enqueue(task)
+            enqueue_task(task)
     except IntegrityError:
         if app_id is not None:
             return_spare_app_id(app_id)
@@ -158,12 +158,6 @@ def _copy_access(app: AppInstance, access: dict, user) -> None:
     users = get_user_model().objects.filter(username__in=access.get("users") or [])
     groups = Group.objects.filter(name__in=access.get("groups") or [])
     set_app_access(app, mode=mode, users=users, groups=groups, actor=user)
-
-
-def _enqueue(task: Task) -> None:
-    from panel.core.tasks import run_task
-
-    transaction.on_commit(lambda: run_task.delay(task.id))
 
 
 def request_clone(

@@ -75,7 +75,8 @@ def check_location(subdomain: str, domain: Domain | None) -> dict[str, str]:
     return errors
 
 
-def _enqueue(task: Task) -> None:
+def enqueue_task(task: Task) -> None:
+    """Hand a core task (install, clone, app actions...) to the worker once committed."""
     from panel.core.tasks import run_task
 
     # Only after commit: otherwise a fast worker could look for the row before it exists.
@@ -132,7 +133,7 @@ def install_app(
                 actor=user,
                 message=f"{manifest.title} {manifest.version}",
             )
-            _enqueue(task)
+            enqueue_task(task)
     except IntegrityError:
         if app_id is not None:
             return_spare_app_id(app_id)
@@ -233,7 +234,7 @@ def _queue(app: AppInstance, kind: str, action: str, user, params: dict | None =
             params={**(params or {}), PREVIOUS_STATE: previous_state},
         )
         record_event(f"{action}_requested", app=app, actor=user)
-        _enqueue(task)
+        enqueue_task(task)
     return task
 
 
@@ -301,7 +302,7 @@ def change_app_location(
                 actor=user,
                 message=f"{old_subdomain}.{old_domain.name} → {subdomain}.{domain.name}",
             )
-            _enqueue(task)
+            enqueue_task(task)
     except IntegrityError:
         raise ActionRejected(
             {"subdomain": f"{subdomain}.{domain.name} is already used by another app."}

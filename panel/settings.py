@@ -307,7 +307,8 @@ CELERY_BEAT_SCHEDULE["redirect-expiry"] = {"task": "domains.expire_redirects", "
 # Firewall (manage.py applyfirewall): SSH stays open; extra TCP ports (mail, once it is on).
 HEARTH_SSH_PORT = env_int("HEARTH_SSH_PORT", 22)
 HEARTH_FIREWALL_EXTRA_TCP = [int(p) for p in env_list("HEARTH_FIREWALL_EXTRA_TCP", [])]
-# Off in the test settings: a test session never loads the host's firewall.
-HEARTH_FIREWALL_ON_HOST = True
+# HEARTH_FIREWALL=off leaves the host's firewall to the owner (a machine with its own rules);
+# off in the test settings too: a test session never loads the host's firewall.
+HEARTH_FIREWALL_ON_HOST = env_bool("HEARTH_FIREWALL", True)
 # Where Hearth's firewall lives when not in the host's own network namespace.
 HEARTH_FIREWALL_NETNS = env_str("HEARTH_FIREWALL_NETNS", "")

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             # The test settings: a test session must never replace the host's firewall.
             raise CommandError(
                 "these settings do not manage the host firewall (HEARTH_FIREWALL_ON_HOST is "
-                "off); pass --netns or --print"
+                "off: HEARTH_FIREWALL=off, or the test settings); pass --netns or --print"
             )
         try:
             plan = apply_host_firewall(netns=netns)

@@ -15,7 +15,7 @@ urlpatterns = [
     path("domains/", include("panel.domains.urls")),
     path("backups/", include("panel.backups.urls")),
     path("api/v1/store/", include("apps_store.api_urls")),
-    path("api/v1/apps/", include("panel.backups.api_urls")),
+    path("api/v1/", include("panel.backups.api_urls")),
     path("api/v1/", include("panel.domains.api_urls")),
     path("", include("panel.monitoring.urls")),
     path("", include("panel.accounts.urls")),

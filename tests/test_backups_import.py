@@ -267,3 +267,38 @@ def test_a_snapshot_without_a_usable_app_configuration_is_refused_with_the_reaso
     foreign = restic.backup(other, ["app:" + SOURCE], host="old").snapshot_id
     with pytest.raises(ResticError, match="holds no Hearth app backup"):
         read_configuration(restic, foreign)
+
+
+@pytest.mark.django_db
+def test_the_import_api_lists_snapshots_refuses_a_wrong_key_and_imports_one(
+    tmp_path, domain, owner_client, publish
+):
+    release = publish("staticsite")
+    folder = tmp_path / "repo"
+    configuration = {**CONFIGURATION, "image": release.pinned_image, "manifest": release.manifest}
+    key, snapshot_id = _repository_with_snapshot(folder, tmp_path, configuration)
+    source = {"kind": "filesystem", "path": str(folder), "recovery_key": key}
+
+    def post(url: str, body: dict):
+        return owner_client.post(url, json.dumps(body), content_type="application/json")
+
+    wrong = post("/api/v1/import/snapshots/", {**source, "recovery_key": "nope"})
+    assert wrong.status_code == 400
+    assert "does not open" in wrong.json()["errors"]["recovery_key"]
+
+    listed = post("/api/v1/import/snapshots/", source).json()["snapshots"]
+    assert [(s["short_id"], s["title"], s["image_problem"]) for s in listed] == [
+        (snapshot_id[:8], "Old Site", "")
+    ]
+    assert not BackupTarget.objects.exists()  # listing saves nothing
+
+    nowhere = post("/api/v1/import/", {**source, "snapshot_id": snapshot_id, "subdomain": "old"})
+    assert nowhere.status_code == 400 and "domain" in nowhere.json()["errors"]
+    body = {**source, "snapshot_id": snapshot_id, "subdomain": "old", "domain": domain.name}
+    imported = post("/api/v1/import/", body)
+    assert imported.status_code == 202, imported.content
+    app = AppInstance.objects.get()
+    assert imported.json()["app"]["id"] == str(app.id)
+    assert (app.fqdn, app.title) == (f"old.{domain.name}", "Old Site")
+    assert imported.json()["task"]["kind"] == Task.Kind.IMPORT
+    assert BackupTarget.objects.get().location == str(folder)

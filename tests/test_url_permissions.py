@@ -117,6 +117,8 @@ AUDIENCE = {
     "backups:import": ADMIN,
     "backups:import_start": ADMIN,
     "core:api_app_clone": ADMIN,
+    "backups_api:import_snapshots": ADMIN,
+    "backups_api:import_app": ADMIN,
 }
 
 # Third-party views with their own checks: allauth's sign-in pages, its OpenID Connect

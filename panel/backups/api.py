@@ -1,4 +1,5 @@
-"""The backups part of the JSON API: an app's backups, asking for a backup or a restore.
+"""The backups part of the JSON API: an app's backups, asking for a backup or a restore,
+and importing an app from a backup target with its recovery key (admins only).
 
 Same shape and checks as panel.core.api (session sign-in, get_app_for_user for 404/403,
 field errors as {"errors": {...}}), and the same service functions as the app page.
@@ -7,15 +8,18 @@ field errors as {"errors": {...}}), and the same service functions as the app pa
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from panel.backups.importing import app_snapshots, open_source, request_import
 from panel.backups.models import Backup, BackupTarget
-from panel.backups.services import request_backup, request_restore
-from panel.core.access import get_app_for_user, signed_in_required
-from panel.core.api import task_json
+from panel.backups.services import TARGET_FIELDS, request_backup, request_restore
+from panel.core.access import admin_required, get_app_for_user, signed_in_required
+from panel.core.api import app_json, task_json
 from panel.core.services import ActionRejected
+from panel.domains.models import Domain
 
 
 def backup_json(backup: Backup) -> dict:
@@ -81,6 +85,53 @@ def app_restore(request: HttpRequest, app_id, backup_id: int) -> JsonResponse:
     except ActionRejected as exc:
         return JsonResponse({"errors": exc.errors}, status=409)
     return JsonResponse({"task": task_json(task)}, status=202)
+
+
+def _source(body: dict) -> dict[str, str]:
+    """Where the backups are and the key, as the import page's fields name them."""
+    return {name: str(body.get(name) or "") for name in ("kind", "recovery_key", *TARGET_FIELDS)}
+
+
+@require_POST
+@admin_required
+def import_snapshots(request: HttpRequest) -> JsonResponse:
+    """POST {kind, recovery_key, path | endpoint, region, bucket, prefix, access_key,
+    secret_key}: the app snapshots found there, newest first. Nothing is saved."""
+    try:
+        target = open_source(**_source(_body(request)))
+        snapshots = app_snapshots(target)
+    except ActionRejected as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    return JsonResponse({"snapshots": [asdict(snapshot) for snapshot in snapshots]})
+
+
+@require_POST
+@admin_required
+def import_app(request: HttpRequest) -> JsonResponse:
+    """POST the source as above plus {snapshot_id, subdomain, domain}: the app is created
+    from the snapshot and its IMPORT task queued (202)."""
+    try:
+        body = _body(request)
+    except ActionRejected as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    domain = Domain.objects.filter(name=str(body.get("domain") or "")).first()
+    if domain is None:
+        names = ", ".join(Domain.objects.values_list("name", flat=True))
+        return JsonResponse(
+            {"errors": {"domain": f"no such domain; the domains are: {names or 'none'}"}},
+            status=400,
+        )
+    try:
+        app = request_import(
+            **_source(body),
+            snapshot_id=str(body.get("snapshot_id") or ""),
+            subdomain=str(body.get("subdomain") or ""),
+            domain=domain,
+            user=request.user,
+        )
+    except ActionRejected as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    return JsonResponse({"app": app_json(app), "task": task_json(app.tasks.first())}, status=202)
 
 
 def _int(value) -> int:

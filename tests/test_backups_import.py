@@ -276,7 +276,12 @@ def test_the_import_api_lists_snapshots_refuses_a_wrong_key_and_imports_one(
     release = publish("staticsite")
     folder = tmp_path / "repo"
     configuration = {**CONFIGURATION, "image": release.pinned_image, "manifest": release.manifest}
-    key, snapshot_id = _repository_with_snapshot(folder, tmp_path, configuration)
+    key, earlier_id = _repository_with_snapshot(folder, tmp_path, configuration)
+    # A second, later snapshot of the same app: the one imported; the first comes along.
+    restic = Restic(BackupTarget(kind="filesystem", path=str(folder), password=key).repository())
+    snapshot_id = restic.backup(
+        tmp_path / "staging", backup_tags(SOURCE, "1.0.1", "scheduled"), host="old"
+    ).snapshot_id
     source = {"kind": "filesystem", "path": str(folder), "recovery_key": key}
 
     def post(url: str, body: dict):
@@ -288,7 +293,8 @@ def test_the_import_api_lists_snapshots_refuses_a_wrong_key_and_imports_one(
 
     listed = post("/api/v1/import/snapshots/", source).json()["snapshots"]
     assert [(s["short_id"], s["title"], s["image_problem"]) for s in listed] == [
-        (snapshot_id[:8], "Old Site", "")
+        (snapshot_id[:8], "Old Site", ""),
+        (earlier_id[:8], "Old Site", ""),
     ]
     assert not BackupTarget.objects.exists()  # listing saves nothing
 
@@ -302,3 +308,17 @@ def test_the_import_api_lists_snapshots_refuses_a_wrong_key_and_imports_one(
     assert (app.fqdn, app.title) == (f"old.{domain.name}", "Old Site")
     assert imported.json()["task"]["kind"] == Task.Kind.IMPORT
     assert BackupTarget.objects.get().location == str(folder)
+    # Both snapshots are the imported app's backups, dated when taken, newest first; the
+    # older one can be restored into it although it names the app's id on the old Hearth.
+    rows = list(app.backups.all())
+    assert [(b.snapshot_id[:8], b.app_version) for b in rows] == [
+        (snapshot_id[:8], "1.0.1"),
+        (earlier_id[:8], "1.0.0"),
+    ]
+    assert rows[0].created_at > rows[1].created_at
+    from panel.backups.services import request_restore
+
+    Task.objects.filter(app=app).update(state=Task.State.SUCCEEDED)  # as if it ran
+    AppInstance.objects.filter(pk=app.pk).update(state="running")
+    app.refresh_from_db()
+    assert request_restore(app, rows[1]).kind == Task.Kind.RESTORE

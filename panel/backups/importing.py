@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
 from panel.backups.clone import create_app_from_snapshot, image_problem, read_configuration
 from panel.backups.models import Backup, BackupTarget
@@ -185,19 +186,13 @@ def request_import(
     if problem:
         raise ActionRejected({"snapshot": problem})
     location = configuration.get("location") or {}
+    where = f"{location.get('subdomain', '?')}.{location.get('domain', '?')}"
+    label = f"{configuration['title']} at {where}"
+    history = [s for s in restic.snapshots() if s.tag("app") == snapshot.tag("app")]
     with transaction.atomic():
         target = _saved_target(source)
-        backup = Backup.objects.create(
-            app=None,
-            app_label=f"{configuration['title']} at "
-            f"{location.get('subdomain', '?')}.{location.get('domain', '?')}",
-            app_uid=snapshot.tag("app"),
-            target=target,
-            snapshot_id=snapshot.id,
-            app_version=snapshot.tag("version") or configuration["version"],
-            reason=snapshot.tag("reason") or Backup.Reason.MANUAL,
-        )
-        return create_app_from_snapshot(
+        backup = _record_snapshot(snapshot, target, label, configuration["version"])
+        app = create_app_from_snapshot(
             configuration,
             backup=backup,
             subdomain=subdomain,
@@ -205,3 +200,30 @@ def request_import(
             kind=Task.Kind.IMPORT,
             user=user,
         )
+        # The app's earlier snapshots come with it, so it can go back to any of them.
+        for earlier in history:
+            if earlier.id != snapshot.id:
+                _record_snapshot(earlier, target, label, "", app=app)
+        Backup.objects.filter(pk=backup.pk).update(app=app)
+        return app
+
+
+def _record_snapshot(
+    snapshot, target: BackupTarget, label: str, version: str, app: AppInstance | None = None
+) -> Backup:
+    """A Backup row for a snapshot found in the repository, dated when it was taken."""
+    backup = Backup.objects.filter(target=target, snapshot_id=snapshot.id).first()
+    if backup is None:
+        backup = Backup.objects.create(
+            app=app,
+            app_label=label,
+            app_uid=snapshot.tag("app"),
+            target=target,
+            snapshot_id=snapshot.id,
+            app_version=snapshot.tag("version") or version,
+            reason=snapshot.tag("reason") or Backup.Reason.MANUAL,
+        )
+    taken = parse_datetime(snapshot.time.replace("Z", "+00:00"))
+    if taken is not None:
+        Backup.objects.filter(pk=backup.pk).update(created_at=taken)
+    return backup

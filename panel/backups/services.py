@@ -561,7 +561,8 @@ def request_backup(
 
 def request_restore(app: AppInstance, backup: Backup, user=None) -> Task:
     """Queue a restore of `backup` into `app`, which goes through the restart states."""
-    if backup.app_uid != app.id.hex:
+    # An imported app's rows name the id it had on the Hearth that made them.
+    if backup.app_uid != app.id.hex and backup.app_id != app.pk:
         raise ActionRejected({"backup": f"this backup is of {backup.app_label}, not {app}."})
     with transaction.atomic():
         app = AppInstance.objects.select_for_update().get(pk=app.pk)

@@ -26,16 +26,29 @@ os.environ.setdefault("HEARTH_INSTANCE", f"hearthtest{_session}")
 os.environ.setdefault("HEARTH_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("HEARTH_HOME", str(Path(tempfile.gettempdir()) / f"hearth-test-{_session}"))
 os.environ.setdefault("HEARTH_HTTP_LISTEN", f"127.0.0.1:{_free_port()}")
+# Host ports this session picked and opens to app containers; it closes them at its end.
+_session_ports: list[int] = []
+
+
+def _session_port(name: str, template: str = "{}") -> None:
+    if name not in os.environ:
+        port = _free_port()
+        os.environ[name] = template.format(port)
+        _session_ports.append(port)
+
+
 # App containers reach the dashboard (OIDC) through their network's gateway: every address.
-os.environ.setdefault("HEARTH_INTERNAL_LISTEN", f"0.0.0.0:{_free_port()}")
+_session_port("HEARTH_INTERNAL_LISTEN", "0.0.0.0:{}")
 # The LDAP directory of this session (apps get this port in HEARTH_LDAP_PORT).
-os.environ.setdefault("HEARTH_LDAP_PORT", str(_free_port()))
+_session_port("HEARTH_LDAP_PORT")
 # Where nginx finds the panel (login wall checks): tests that need it serve it there.
 os.environ.setdefault("HEARTH_PANEL_BIND", f"127.0.0.1:{_free_port()}")
 os.environ.setdefault("HEARTH_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HEARTH_HEALTH_TIMEOUT", "60")
 
 from panel.settings import *  # noqa: E402,F403
+
+HEARTH_TEST_SESSION_PORTS = tuple(_session_ports)
 from panel.settings import DATABASES, HEARTH_HOME, HEARTH_INSTANCE  # noqa: E402
 
 HEARTH_HOME.mkdir(parents=True, exist_ok=True)

@@ -82,11 +82,22 @@ def docker_runtime():
         volume.remove(force=True)
 
 
+def _close_session_ports() -> None:
+    """The host ports this session's addons opened to app containers (its own internal
+    dashboard listener and LDAP directory, on free ports picked by panel.settings_test)."""
+    from panel.runtime.firewall import close_app_to_host_port
+
+    for port in settings.HEARTH_TEST_SESSION_PORTS:
+        close_app_to_host_port(port)
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     # The session's own data folder (named after its process id) goes with it.
     # Only the folder panel.settings_test made: a HEARTH_HOME given from outside (the
     # platform's own) is never removed.
     session = os.environ.get("HEARTH_TEST_SESSION")
+    if session == str(os.getpid()):
+        _close_session_ports()
     if session == str(os.getpid()) and settings.HEARTH_HOME.name == f"hearth-test-{session}":
         shutil.rmtree(settings.HEARTH_HOME, ignore_errors=True)
 

@@ -51,6 +51,14 @@ def allow_app_to_host_port(port: int, protocol: str = "tcp") -> None:
         _iptables("-I", CHAIN, "1", *rule)
 
 
+def close_app_to_host_port(port: int, protocol: str = "tcp") -> None:
+    """Undo allow_app_to_host_port: a test session's own ports go when it ends, or the chain
+    (which the platform's firewall plan reads back) would keep every port ever opened."""
+    rule = ["-p", protocol, "--dport", str(port), "-j", "ACCEPT"]
+    while _iptables("-D", CHAIN, *rule, check=False).returncode == 0:
+        pass
+
+
 def ports_open_to_apps() -> list[int]:
     """The host TCP ports addons opened to app containers (read back from the chain)."""
     ensure_host_isolation()

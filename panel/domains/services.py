@@ -377,10 +377,10 @@ def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
     from panel.core.services import (
         CHANGE_LOCATION,
         ActionRejected,
-        _enqueue,
         _user,
         active_task,
         check_location,
+        enqueue_task,
     )
     from panel.core.states import ACTION_STATES, AppState
     from panel.domains.models import LocationChange
@@ -431,7 +431,7 @@ def set_app_aliases(app, names: list[tuple[str, bool]], user=None):
             LocationChange.objects.create(
                 task=task, old_subdomain=app.subdomain, old_domain=app.domain, old_names=old_names
             )
-            _enqueue(task)
+            enqueue_task(task)
     except IntegrityError:
         raise ActionRejected({"aliases": "One of these names was just taken."}) from None
     return task

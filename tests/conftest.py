@@ -85,10 +85,12 @@ def docker_runtime():
 def _close_session_ports() -> None:
     """The host ports this session's addons opened to app containers (its own internal
     dashboard listener and LDAP directory, on free ports picked by panel.settings_test)."""
-    from panel.runtime.firewall import close_app_to_host_port
+    from panel.runtime.firewall import close_app_to_host_port, close_unused_app_ports
 
     for port in settings.HEARTH_TEST_SESSION_PORTS:
         close_app_to_host_port(port)
+    # And those its tests opened on other free ports (a TLS listener, a panel of their own).
+    close_unused_app_ports()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

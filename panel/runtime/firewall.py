@@ -59,6 +59,21 @@ def close_app_to_host_port(port: int, protocol: str = "tcp") -> None:
         pass
 
 
+def close_unused_app_ports() -> list[int]:
+    """Close the ports open to apps that nothing on the host listens on any more (what test
+    sessions and stopped services left); a service that starts again opens its own anew."""
+    listening = set()
+    for line in subprocess.run(
+        ["ss", "-Hltn"], capture_output=True, text=True, check=True
+    ).stdout.splitlines():
+        local = line.split()[3]
+        listening.add(int(local.rsplit(":", 1)[-1]))
+    closed = [port for port in ports_open_to_apps() if port not in listening]
+    for port in closed:
+        close_app_to_host_port(port)
+    return closed
+
+
 def ports_open_to_apps() -> list[int]:
     """The host TCP ports addons opened to app containers (read back from the chain)."""
     ensure_host_isolation()

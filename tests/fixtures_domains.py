@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import secrets
+import shutil
 import socket
 import ssl
 import subprocess
@@ -327,6 +328,7 @@ def pebble(nginx, bind):
         listener_cert=str(cert_path),
     )
     _stop(process)
+    shutil.rmtree(_PEBBLE_DIR, ignore_errors=True)
 
 
 def fetch_tls(fqdn: str, cafile: str, path: str = "/") -> tuple[int, dict[str, str], str, bytes]:

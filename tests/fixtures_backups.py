@@ -100,3 +100,29 @@ def target_folder(request) -> Path:
     """A fresh folder for a filesystem target, under this session's HEARTH_HOME."""
     folder = Path(settings.HEARTH_HOME) / "backup-targets" / request.node.name[:60]
     return folder
+
+
+def damaged_backup(app, target, folder: Path):
+    """A snapshot of `app` whose configuration reads fine but whose /app/data archive is not
+    a tar: restoring or cloning it fails after the work has begun."""
+    import json
+
+    from panel.backups.models import Backup
+    from panel.backups.restic import Restic, backup_tags
+    from panel.backups.services import CONFIG_FILE, app_configuration
+
+    damaged = folder / "damaged"
+    (damaged / "localstorage").mkdir(parents=True)
+    (damaged / "localstorage" / "data.tar").write_bytes(b"not a tar archive" * 100)
+    (damaged / CONFIG_FILE).write_text(json.dumps(app_configuration(app)))
+    summary = Restic(target.repository()).backup(
+        damaged, backup_tags(app.id.hex, app.version, "manual"), host="elsewhere"
+    )
+    return Backup.objects.create(
+        app=app,
+        app_label=str(app),
+        app_uid=app.id.hex,
+        target=target,
+        snapshot_id=summary.snapshot_id,
+        app_version=app.version,
+    )

@@ -14,6 +14,7 @@ from panel.core.services import ActionRejected, install_app, request_app_action
 from panel.core.states import AppState
 from panel.runtime.spec import app_resource_names
 from tests.conftest import fetch, wait_for_task
+from tests.fixtures_backups import damaged_backup
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -127,29 +128,11 @@ def test_an_s3_backup_restores_and_the_wrong_recovery_key_restores_nothing_and_s
 def test_a_restore_that_fails_halfway_puts_the_pre_restore_state_back(
     site, docker_runtime, target_folder, tmp_path
 ):
-    import json
-
-    from panel.backups.restic import Restic, backup_tags
-    from panel.backups.services import CONFIG_FILE, app_configuration
 
     target = create_target(name="disk", kind="filesystem", path=str(target_folder))
     # A damaged backup: its config reads fine, but the /app/data archive is not a tar, so the
     # restore fails after the app's volume was already emptied.
-    damaged = tmp_path / "damaged"
-    (damaged / "localstorage").mkdir(parents=True)
-    (damaged / "localstorage" / "data.tar").write_bytes(b"not a tar archive" * 100)
-    (damaged / CONFIG_FILE).write_text(json.dumps(app_configuration(site)))
-    summary = Restic(target.repository()).backup(
-        damaged, backup_tags(site.id.hex, site.version, "manual"), host="elsewhere"
-    )
-    bad = Backup.objects.create(
-        app=site,
-        app_label=str(site),
-        app_uid=site.id.hex,
-        target=target,
-        snapshot_id=summary.snapshot_id,
-        app_version=site.version,
-    )
+    bad = damaged_backup(site, target, tmp_path)
     run(docker_runtime, site, f"head -c 100000 /dev/urandom > {PROBE}")
     current = probe_digest(docker_runtime, site)
 

@@ -5,16 +5,12 @@ backups are gone, only the folder and the recovery key remain."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.conf import settings
 
 from panel.backups.models import Backup, BackupTarget
-from panel.backups.restic import Restic, backup_tags
+from panel.backups.restic import Restic
 from panel.backups.services import (
-    CONFIG_FILE,
-    app_configuration,
     create_target,
     request_backup,
 )
@@ -23,6 +19,7 @@ from panel.core.services import install_app, request_app_action
 from panel.core.states import AppState
 from panel.runtime.spec import app_resource_names
 from tests.conftest import fetch, wait_for_task
+from tests.fixtures_backups import damaged_backup
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -166,21 +163,7 @@ def test_a_clone_through_the_api_refuses_a_taken_name_and_a_failed_clone_leaves_
 
     # A snapshot whose data cannot be loaded: the clone ends in error, a retry clones again,
     # and uninstalling it leaves nothing behind.
-    damaged = tmp_path / "damaged"
-    (damaged / "localstorage").mkdir(parents=True)
-    (damaged / "localstorage" / "data.tar").write_bytes(b"not a tar archive" * 100)
-    (damaged / CONFIG_FILE).write_text(json.dumps(app_configuration(site)))
-    summary = Restic(target.repository()).backup(
-        damaged, backup_tags(site.id.hex, site.version, "manual"), host="elsewhere"
-    )
-    bad = Backup.objects.create(
-        app=site,
-        app_label=str(site),
-        app_uid=site.id.hex,
-        target=target,
-        snapshot_id=summary.snapshot_id,
-        app_version=site.version,
-    )
+    bad = damaged_backup(site, target, tmp_path)
     response = owner_client.post(
         f"/backups/apps/{site.pk}/clone/{bad.pk}/", {"subdomain": "broken", "domain": domain.pk}
     )
